@@ -1,0 +1,381 @@
+//! The token cache and its single-flight refresh: the heart of the engine.
+//!
+//! Each scope set has a [`Slot`]. Its current token sits in an atomically
+//! swapped `Arc`, so a cache hit is one atomic load and one reference-count
+//! increment: no lock, no runtime, no allocation. Misses and refreshes go
+//! through one *flight* per slot, a task on the shared runtime whose result every
+//! waiting caller shares, so any number of concurrent callers make one token
+//! request, and a caller that gives up never cancels (or loses) a refresh.
+
+use crate::circuit::CircuitBreaker;
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::grant::{Grant, TokenEndpoint};
+use crate::runtime;
+use crate::secret::Secret;
+use crate::stats::Counters;
+use crate::token::Token;
+use arc_swap::ArcSwapOption;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+type SharedFlight = Shared<BoxFuture<'static, Result<Arc<Token>>>>;
+
+struct Flight {
+    id: u64,
+    generation: u64,
+    future: SharedFlight,
+}
+
+/// Everything cached for one scope set.
+pub(crate) struct Slot {
+    scopes: Vec<String>,
+    key: String,
+    current: ArcSwapOption<Token>,
+    refresh_token: Mutex<Option<Secret>>,
+    flight: Mutex<Option<Flight>>,
+    background_running: AtomicBool,
+    /// No background refresh before this (nanos since `epoch`), after a failed one.
+    background_not_before: AtomicU64,
+    background_failures: AtomicU64,
+    /// No token request before this (nanos since `epoch`), after a 429.
+    rate_limited_until: AtomicU64,
+    last_used: AtomicU64,
+}
+
+impl Slot {
+    fn new(scopes: Vec<String>) -> Self {
+        let key = scopes.join(" ");
+        Slot {
+            scopes,
+            key,
+            current: ArcSwapOption::empty(),
+            refresh_token: Mutex::new(None),
+            flight: Mutex::new(None),
+            background_running: AtomicBool::new(false),
+            background_not_before: AtomicU64::new(0),
+            background_failures: AtomicU64::new(0),
+            rate_limited_until: AtomicU64::new(0),
+            last_used: AtomicU64::new(0),
+        }
+    }
+
+    fn refresh_token(&self) -> Option<Secret> {
+        self.refresh_token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_refresh_token(&self, token: Option<Secret>) {
+        *self.refresh_token.lock().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+}
+
+/// The canonical form of a scope set: sorted, without duplicates.
+pub(crate) fn normalize_scopes<S: AsRef<str>>(scopes: &[S]) -> Vec<String> {
+    let mut v: Vec<String> = scopes.iter().map(|s| s.as_ref().to_string()).filter(|s| !s.is_empty()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Owns the slots, the token endpoint and the breaker.
+pub(crate) struct TokenManager {
+    config: Arc<Config>,
+    endpoint: TokenEndpoint,
+    counters: Arc<Counters>,
+    breaker: CircuitBreaker,
+    default_slot: Arc<Slot>,
+    others: RwLock<HashMap<String, Arc<Slot>>>,
+    epoch: Instant,
+    next_flight_id: AtomicU64,
+}
+
+impl TokenManager {
+    pub(crate) fn new(config: Arc<Config>, endpoint: TokenEndpoint, counters: Arc<Counters>) -> Self {
+        let default_slot = Arc::new(Slot::new(normalize_scopes(&config.scopes)));
+        TokenManager {
+            breaker: CircuitBreaker::new(config.circuit_breaker.clone()),
+            config,
+            endpoint,
+            counters,
+            default_slot,
+            others: RwLock::new(HashMap::new()),
+            epoch: Instant::now(),
+            next_flight_id: AtomicU64::new(1),
+        }
+    }
+
+    fn nanos(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_nanos() as u64
+    }
+
+    fn instant(&self, nanos: u64) -> Instant {
+        self.epoch + Duration::from_nanos(nanos)
+    }
+
+    pub(crate) fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+
+    /// The slot for `scopes` (`None` = the configured default), creating it if needed.
+    pub(crate) fn slot(&self, scopes: Option<&[String]>) -> Arc<Slot> {
+        let Some(scopes) = scopes else {
+            return self.default_slot.clone();
+        };
+        let scopes = normalize_scopes(scopes);
+        if scopes == self.default_slot.scopes {
+            return self.default_slot.clone();
+        }
+        let key = scopes.join(" ");
+        if let Some(slot) = self.others.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return slot.clone();
+        }
+        let mut others = self.others.write().unwrap_or_else(|p| p.into_inner());
+        if others.len() >= self.config.max_cached_scope_sets && !others.contains_key(&key) {
+            // Bounded: evict the least recently used scope set.
+            if let Some(oldest) =
+                others.iter().min_by_key(|(_, s)| s.last_used.load(Ordering::Relaxed)).map(|(k, _)| k.clone())
+            {
+                others.remove(&oldest);
+            }
+        }
+        others.entry(key).or_insert_with(|| Arc::new(Slot::new(scopes))).clone()
+    }
+
+    /// The cache-hit path: a valid cached token, or `None`. Starts a background
+    /// refresh when the token is in its refresh window. Never blocks or allocates
+    /// (bar the one refresh task per window).
+    #[inline]
+    pub(crate) fn cached(self: &Arc<Self>, slot: &Arc<Slot>) -> Option<Arc<Token>> {
+        let token = slot.current.load_full()?;
+        let now = Instant::now();
+        if !token.is_valid_at(now) {
+            return None;
+        }
+        Counters::bump(&self.counters.cache_hits);
+        if token.needs_refresh_at(now) {
+            self.maybe_refresh_in_background(slot, now);
+        }
+        Some(token)
+    }
+
+    fn maybe_refresh_in_background(self: &Arc<Self>, slot: &Arc<Slot>, now: Instant) {
+        let now_n = self.nanos(now);
+        if now_n < slot.background_not_before.load(Ordering::Relaxed)
+            || now_n < slot.rate_limited_until.load(Ordering::Relaxed)
+            || slot.background_running.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        Counters::bump(&self.counters.background_refreshes);
+        tracing::debug!(scopes = %slot.key, "synapse-auth refreshing ahead of expiry");
+        drop(self.join_or_start_flight(slot, true));
+    }
+
+    /// A valid token for `slot`, waiting for a token request only when none is cached.
+    pub(crate) async fn get(self: &Arc<Self>, slot: &Arc<Slot>) -> Result<Arc<Token>> {
+        if let Some(token) = self.cached(slot) {
+            return Ok(token);
+        }
+        Counters::bump(&self.counters.cache_misses);
+        slot.last_used.store(self.nanos(Instant::now()), Ordering::Relaxed);
+        let until = self.instant(slot.rate_limited_until.load(Ordering::Relaxed));
+        let now = Instant::now();
+        if now < until {
+            return Err(Error::new(
+                ErrorKind::RateLimited,
+                format!("the token endpoint asked us to wait; {}", ErrorKind::RateLimited.resolution()),
+            )
+            .with_status(429)
+            .with_retry_after(Some(until - now)));
+        }
+        self.join_or_start_flight(slot, false).await
+    }
+
+    /// Forgets the cached token of `slot` (all slots when `None`).
+    pub(crate) fn invalidate(&self, slot: Option<&Arc<Slot>>) {
+        match slot {
+            Some(slot) => slot.current.store(None),
+            None => {
+                self.default_slot.current.store(None);
+                for slot in self.others.read().unwrap_or_else(|p| p.into_inner()).values() {
+                    slot.current.store(None);
+                }
+            }
+        }
+    }
+
+    /// Forgets `token` if it is still the cached one (after the API said it expired).
+    pub(crate) fn invalidate_token(&self, slot: &Arc<Slot>, token: &Arc<Token>) {
+        let current = slot.current.load();
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, token)) {
+            slot.current.compare_and_swap(&current, None);
+        }
+    }
+
+    fn join_or_start_flight(self: &Arc<Self>, slot: &Arc<Slot>, background: bool) -> SharedFlight {
+        let generation = runtime::generation();
+        let mut flight = slot.flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = flight.as_ref() {
+            // A flight from before a fork belongs to a dead runtime: start over.
+            if f.generation == generation {
+                return f.future.clone();
+            }
+        }
+        let id = self.next_flight_id.fetch_add(1, Ordering::Relaxed);
+        let manager = self.clone();
+        let task_slot = slot.clone();
+        let task = runtime::handle().spawn(async move {
+            let result = manager.fly(&task_slot, background).await;
+            manager.land(&task_slot, id, background, &result);
+            result
+        });
+        let future = async move {
+            match task.await {
+                Ok(result) => result,
+                Err(e) => Err(Error::new(ErrorKind::Transport, format!("the token request task failed: {e}"))),
+            }
+        }
+        .boxed()
+        .shared();
+        *flight = Some(Flight { id, generation, future: future.clone() });
+        drop(flight);
+        if background {
+            // Nobody awaits a background refresh; poll it on the runtime so it lands.
+            runtime::handle().spawn(future.clone());
+        }
+        future
+    }
+
+    fn land(&self, slot: &Slot, id: u64, background: bool, result: &Result<Arc<Token>>) {
+        let now = self.nanos(Instant::now());
+        match result {
+            Ok(_) => {
+                slot.background_failures.store(0, Ordering::Relaxed);
+                slot.background_not_before.store(0, Ordering::Relaxed);
+            }
+            Err(e) => {
+                if let Some(wait) = e.retry_after().filter(|_| e.kind() == ErrorKind::RateLimited) {
+                    slot.rate_limited_until.store(now + wait.as_nanos() as u64, Ordering::Relaxed);
+                }
+                // Serve stale: retry the background refresh later, with exponential backoff.
+                let failures = slot.background_failures.fetch_add(1, Ordering::Relaxed) + 1;
+                let base = self.config.retry.initial_backoff.max(Duration::from_millis(50));
+                let wait = base.saturating_mul(1 << failures.min(16) as u32).min(self.config.retry.max_backoff);
+                let jittered = wait.mul_f64(0.5 + 0.5 * rand::random::<f64>());
+                slot.background_not_before.store(now + jittered.as_nanos() as u64, Ordering::Relaxed);
+                if background {
+                    tracing::warn!(code = e.code(), scopes = %slot.key, "synapse-auth background refresh failed; still serving the cached token");
+                }
+            }
+        }
+        // Any landed flight ends the refresh a background caller may be waiting on.
+        slot.background_running.store(false, Ordering::Release);
+        let mut flight = slot.flight.lock().unwrap_or_else(|p| p.into_inner());
+        if flight.as_ref().is_some_and(|f| f.id == id) {
+            *flight = None;
+        }
+    }
+
+    /// One flight: ask the store, then the refresh grant, then client credentials.
+    async fn fly(&self, slot: &Slot, background: bool) -> Result<Arc<Token>> {
+        if let Some(token) = self.load_from_store(slot, background).await {
+            return Ok(token);
+        }
+        self.breaker.acquire()?;
+        let result = self.fetch(slot).await;
+        self.breaker.record(&result);
+        match &result {
+            Ok(_) => {}
+            Err(e) => {
+                Counters::bump(&self.counters.failures);
+                tracing::warn!(code = e.code(), status = e.status(), scopes = %slot.key, "synapse-auth token request failed");
+            }
+        }
+        result
+    }
+
+    async fn fetch(&self, slot: &Slot) -> Result<Arc<Token>> {
+        if let Some(refresh_token) = slot.refresh_token() {
+            match self.endpoint.request(&Grant::Refresh(&refresh_token), &slot.scopes).await {
+                Ok((response, sent_at)) => return self.install(slot, &response, sent_at).await,
+                Err(failure) if failure.error.kind() == ErrorKind::RateLimited => return Err(failure.error),
+                Err(failure) => {
+                    if failure.oauth_error.as_deref() == Some("invalid_grant") {
+                        tracing::info!(scopes = %slot.key, "synapse-auth refresh token rejected; falling back to client credentials");
+                        slot.set_refresh_token(None);
+                    } else {
+                        tracing::info!(
+                            code = failure.error.code(),
+                            "synapse-auth refresh grant failed; trying client credentials"
+                        );
+                    }
+                }
+            }
+        }
+        let (response, sent_at) =
+            self.endpoint.request(&Grant::ClientCredentials, &slot.scopes).await.map_err(|f| f.error)?;
+        self.install(slot, &response, sent_at).await
+    }
+
+    /// Makes the token current: the rotated refresh token first, then the access token.
+    async fn install(
+        &self,
+        slot: &Slot,
+        response: &crate::token::TokenResponse,
+        sent_at: Instant,
+    ) -> Result<Arc<Token>> {
+        let token =
+            Arc::new(Token::from_response(response, sent_at, &self.config.refresh, self.config.max_token_lifetime));
+        if let Some(rt) = &response.refresh_token {
+            slot.set_refresh_token(Some(rt.clone()));
+        }
+        slot.current.store(Some(token.clone()));
+        self.save_to_store(slot, &token).await;
+        tracing::debug!(scopes = %slot.key, expires_in_s = token.expires_in().as_secs(), "synapse-auth obtained a token");
+        Ok(token)
+    }
+
+    async fn load_from_store(&self, slot: &Slot, background: bool) -> Option<Arc<Token>> {
+        let store = self.config.token_store.as_ref()?;
+        let key = self.store_key(slot);
+        match store.load(&key).await {
+            Ok(Some(stored)) => {
+                let token = Token::from_stored(&stored, &self.config.refresh)?;
+                if let Some(rt) = &stored.refresh_token {
+                    slot.set_refresh_token(Some(Secret::new(rt.clone())));
+                }
+                // A background refresh wants a token newer than the one in its window.
+                if background && token.needs_refresh() {
+                    return None;
+                }
+                let token = Arc::new(token);
+                slot.current.store(Some(token.clone()));
+                Some(token)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(code = e.code(), "synapse-auth token store load failed; fetching a token");
+                None
+            }
+        }
+    }
+
+    async fn save_to_store(&self, slot: &Slot, token: &Token) {
+        let Some(store) = self.config.token_store.as_ref() else {
+            return;
+        };
+        let stored = token.to_stored(slot.refresh_token().as_ref());
+        if let Err(e) = store.save(&self.store_key(slot), &stored).await {
+            tracing::warn!(code = e.code(), "synapse-auth token store save failed");
+        }
+    }
+
+    /// The store key: client id, token endpoint and scopes.
+    pub(crate) fn store_key(&self, slot: &Slot) -> String {
+        format!("{}|{}|{}", self.config.client_id.as_deref().unwrap_or(""), self.config.token_url, slot.key)
+    }
+}
