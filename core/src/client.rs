@@ -112,6 +112,14 @@ impl Client {
         self.inner.api_key.set(key.into());
     }
 
+    /// The live API key (as last set, or as last read from its file), if one is configured.
+    ///
+    /// For bindings that attach it to requests they send themselves (e.g. a
+    /// `fetch` wrapper); [`request`](Self::request) attaches it on its own.
+    pub fn api_key(&self) -> Option<Secret> {
+        self.inner.api_key.get()
+    }
+
     /// The client's counters and circuit-breaker state.
     pub fn stats(&self) -> Stats {
         let c = &self.inner.counters;

@@ -36,7 +36,8 @@ pub(crate) struct Slot {
     scopes: Vec<String>,
     key: String,
     current: ArcSwapOption<Token>,
-    refresh_token: Mutex<Option<Secret>>,
+    /// The refresh token and when it was issued (Unix seconds), newest wins.
+    refresh_token: Mutex<(Option<Secret>, f64)>,
     flight: Mutex<Option<Flight>>,
     background_running: AtomicBool,
     /// No background refresh before this (nanos since `epoch`), after a failed one.
@@ -54,7 +55,7 @@ impl Slot {
             scopes,
             key,
             current: ArcSwapOption::empty(),
-            refresh_token: Mutex::new(None),
+            refresh_token: Mutex::new((None, 0.0)),
             flight: Mutex::new(None),
             background_running: AtomicBool::new(false),
             background_not_before: AtomicU64::new(0),
@@ -65,11 +66,16 @@ impl Slot {
     }
 
     fn refresh_token(&self) -> Option<Secret> {
-        self.refresh_token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.refresh_token.lock().unwrap_or_else(|p| p.into_inner()).0.clone()
     }
 
-    fn set_refresh_token(&self, token: Option<Secret>) {
-        *self.refresh_token.lock().unwrap_or_else(|p| p.into_inner()) = token;
+    /// Replaces the refresh token, unless the one held was issued later
+    /// (the rotation rule: a newer refresh token is never overwritten by an older one).
+    fn set_refresh_token(&self, token: Option<Secret>, issued_at_unix: f64) {
+        let mut held = self.refresh_token.lock().unwrap_or_else(|p| p.into_inner());
+        if token.is_none() || issued_at_unix >= held.1 {
+            *held = (token, issued_at_unix.max(held.1));
+        }
     }
 }
 
@@ -306,7 +312,7 @@ impl TokenManager {
                 Err(failure) => {
                     if failure.oauth_error.as_deref() == Some("invalid_grant") {
                         tracing::info!(scopes = %slot.key, "synapse-auth refresh token rejected; falling back to client credentials");
-                        slot.set_refresh_token(None);
+                        slot.set_refresh_token(None, unix_now());
                     } else {
                         tracing::info!(
                             code = failure.error.code(),
@@ -331,7 +337,7 @@ impl TokenManager {
         let token =
             Arc::new(Token::from_response(response, sent_at, &self.config.refresh, self.config.max_token_lifetime));
         if let Some(rt) = &response.refresh_token {
-            slot.set_refresh_token(Some(rt.clone()));
+            slot.set_refresh_token(Some(rt.clone()), unix_now());
         }
         slot.current.store(Some(token.clone()));
         self.save_to_store(slot, &token).await;
@@ -344,10 +350,11 @@ impl TokenManager {
         let key = self.store_key(slot);
         match store.load(&key).await {
             Ok(Some(stored)) => {
-                let token = Token::from_stored(&stored, &self.config.refresh)?;
+                // Adopt the stored refresh token even when its access token has expired.
                 if let Some(rt) = &stored.refresh_token {
-                    slot.set_refresh_token(Some(Secret::new(rt.clone())));
+                    slot.set_refresh_token(Some(Secret::new(rt.clone())), stored.issued_at_unix);
                 }
+                let token = Token::from_stored(&stored, &self.config.refresh)?;
                 // A background refresh wants a token newer than the one in its window.
                 if background && token.needs_refresh() {
                     return None;
@@ -378,4 +385,8 @@ impl TokenManager {
     pub(crate) fn store_key(&self, slot: &Slot) -> String {
         format!("{}|{}|{}", self.config.client_id.as_deref().unwrap_or(""), self.config.token_url, slot.key)
     }
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64()
 }

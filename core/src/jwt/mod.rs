@@ -127,7 +127,7 @@ impl Verifier {
         if header_b64.len() > MAX_HEADER_BYTES {
             return Err(invalid(format!("oversized header ({} bytes; at most {MAX_HEADER_BYTES})", header_b64.len())));
         }
-        if header_b64.is_empty() || payload_b64.is_empty() || signature_b64.is_empty() {
+        if header_b64.is_empty() || payload_b64.is_empty() {
             return Err(invalid("malformed: a segment is empty (truncated token?)"));
         }
         let header_json =
@@ -155,6 +155,9 @@ impl Verifier {
                 "unknown critical header parameter(s) {}",
                 crate::token::truncate(&crit.to_string(), 64)
             )));
+        }
+        if signature_b64.is_empty() {
+            return Err(invalid("malformed: the signature segment is empty (unsigned or truncated token)"));
         }
         let kid = header.kid.as_deref().ok_or_else(|| invalid("the header has no kid"))?;
         let signature =
