@@ -254,6 +254,7 @@ pub struct ConfigBuilder {
     max_cached_scope_sets: Option<usize>,
     jwt: JwtConfig,
     token_store: Option<Arc<dyn TokenStore>>,
+    token_cache: Option<String>,
     errors: Vec<Error>,
 }
 
@@ -290,6 +291,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "jwt_algorithms",
     "jwt_leeway",
     "jwt_required_scopes",
+    "token_cache",
 ];
 
 fn parse_seconds(field: &'static str, value: &str) -> Result<Duration> {
@@ -417,6 +419,7 @@ impl ConfigBuilder {
             "jwt_algorithms" => self.jwt.algorithms = split_scopes(value),
             "jwt_leeway" => self.jwt.leeway = parse_seconds("jwt_leeway", value)?,
             "jwt_required_scopes" => self.jwt.required_scopes = split_scopes(value),
+            "token_cache" => self.token_cache = Some(value.to_string()),
             _ => {
                 return Err(Error::new(
                     crate::ErrorKind::Config,
@@ -552,6 +555,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// The shared token cache: `memory` (default), `file`, `file:<dir>` or `redis://…`
+    /// (see [`store::open`](crate::store::open)).
+    pub fn token_cache(mut self, spec: impl Into<String>) -> Self {
+        self.token_cache = Some(spec.into());
+        self
+    }
+
     /// Validates everything and returns the configuration.
     pub fn build(self) -> Result<Config> {
         self.finish(true)
@@ -677,7 +687,11 @@ impl ConfigBuilder {
             max_response_bytes: self.max_response_bytes.unwrap_or(1 << 20),
             max_cached_scope_sets: self.max_cached_scope_sets.unwrap_or(16).max(1),
             jwt: self.jwt,
-            token_store: self.token_store,
+            token_store: match (self.token_store, &self.token_cache) {
+                (Some(store), _) => Some(store),
+                (None, Some(spec)) => crate::store::open(spec)?,
+                (None, None) => None,
+            },
         })
     }
 }

@@ -38,7 +38,7 @@ mod retry;
 pub mod runtime;
 mod secret;
 mod stats;
-mod store;
+pub mod store;
 mod token;
 
 pub use blocking::BlockingClient;

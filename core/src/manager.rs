@@ -288,9 +288,53 @@ impl TokenManager {
 
     /// One flight: ask the store, then the refresh grant, then client credentials.
     async fn fly(&self, slot: &Slot, background: bool) -> Result<Arc<Token>> {
-        if let Some(token) = self.load_from_store(slot, background).await {
-            return Ok(token);
+        let Some(store) = self.config.token_store.clone() else {
+            return self.fetch_guarded(slot).await;
+        };
+        // A shared cache: one process refreshes under the store's lock while the
+        // others wait for its result, so N processes at expiry make one request.
+        let key = self.store_key(slot);
+        let lock_ttl = self.config.request_timeout.saturating_add(Duration::from_secs(5));
+        let started = Instant::now();
+        loop {
+            if let Some(token) = self.load_from_store(slot, background).await {
+                return Ok(token);
+            }
+            match store.try_lock(&key, lock_ttl).await {
+                Ok(Some(fence)) => {
+                    // Someone may have saved a token between our load and our lock.
+                    let result = match self.load_from_store(slot, background).await {
+                        Some(token) => Ok(token),
+                        None => self.fetch_guarded(slot).await,
+                    };
+                    if let Err(e) = store.unlock(&key, &fence).await {
+                        tracing::debug!(
+                            code = e.code(),
+                            "synapse-auth token cache unlock failed; the lock will expire"
+                        );
+                    }
+                    return result;
+                }
+                Ok(None) if started.elapsed() < lock_ttl.saturating_mul(2) => {
+                    tokio::time::sleep(Duration::from_millis(20 + rand::random::<u64>() % 30)).await;
+                }
+                Ok(None) => {
+                    tracing::warn!("synapse-auth token cache lock held too long; fetching a token ourselves");
+                    return self.fetch_guarded(slot).await;
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        code = e.code(),
+                        "synapse-auth token cache lock failed; fetching a token ourselves"
+                    );
+                    return self.fetch_guarded(slot).await;
+                }
+            }
         }
+    }
+
+    /// A token request behind the circuit breaker.
+    async fn fetch_guarded(&self, slot: &Slot) -> Result<Arc<Token>> {
         self.breaker.acquire()?;
         let result = self.fetch(slot).await;
         self.breaker.record(&result);
@@ -365,7 +409,7 @@ impl TokenManager {
             }
             Ok(None) => None,
             Err(e) => {
-                tracing::warn!(code = e.code(), "synapse-auth token store load failed; fetching a token");
+                tracing::debug!(code = e.code(), "synapse-auth token store load failed; fetching a token");
                 None
             }
         }
@@ -377,7 +421,7 @@ impl TokenManager {
         };
         let stored = token.to_stored(slot.refresh_token().as_ref());
         if let Err(e) = store.save(&self.store_key(slot), &stored).await {
-            tracing::warn!(code = e.code(), "synapse-auth token store save failed");
+            tracing::debug!(code = e.code(), "synapse-auth token store save failed");
         }
     }
 

@@ -31,3 +31,29 @@ pub trait TokenStore: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 }
+
+mod file;
+
+pub use file::FileStore;
+
+use crate::error::Error;
+use std::sync::Arc;
+
+/// Opens the shared token cache named by `spec` (the `token_cache` setting):
+/// `memory` (no shared cache), `file` or `file:<dir>` (one host), or
+/// `redis://…` / `rediss://…` (a fleet).
+pub fn open(spec: &str) -> Result<Option<Arc<dyn TokenStore>>> {
+    let spec = spec.trim();
+    match spec {
+        "" | "memory" => Ok(None),
+        "file" => Ok(Some(Arc::new(FileStore::new(FileStore::default_dir())?))),
+        s if s.starts_with("file:") => Ok(Some(Arc::new(FileStore::new(&s["file:".len()..])?))),
+        s if s.starts_with("redis://") || s.starts_with("rediss://") => {
+            Err(Error::config("token_cache", "the redis token cache is not available in this build"))
+        }
+        other => Err(Error::config(
+            "token_cache",
+            format!("expected memory, file, file:<dir> or redis://…, got {:?}", crate::token::truncate(other, 64)),
+        )),
+    }
+}
