@@ -103,10 +103,10 @@ impl FileStore {
         let guard_path = self.path(key, "wlock");
         let guard = self.open_lock_file(&guard_path)?;
         flock(&guard, libc::LOCK_EX).map_err(|e| io_error("lock", &guard_path, e))?;
-        if let Ok(Some(existing)) = self.read(key) {
-            if existing.issued_at_unix > token.issued_at_unix {
-                return Ok(());
-            }
+        if let Ok(Some(existing)) = self.read(key)
+            && existing.issued_at_unix > token.issued_at_unix
+        {
+            return Ok(());
         }
         let path = self.path(key, "json");
         let tmp = self.path(key, &format!("tmp.{}.{}", std::process::id(), rand::random::<u32>()));
