@@ -17,7 +17,7 @@
 //!   "clients": [{"client_id": "c", "client_secret": "s", "allowed_scopes": ["inference"],
 //!                "issue_refresh_token": true}],
 //!   "api_keys": [{"key": "sk_live_x", "scopes": ["inference"], "allowed_ips": ["127.0.0.0/8"]}],
-//!   "rate_limit": {"token_requests": 10000, "api_requests": 10000, "window_secs": 60},
+//!   "rate_limit": {"token_requests": 1000000, "api_requests": 1000000, "window_secs": 60},
 //!   "admin_token": "admin-dev-token",
 //!   "max_body_bytes": 1048576
 //! }
@@ -172,8 +172,11 @@ pub struct RateLimit {
 }
 
 impl Default for RateLimit {
+    /// One million requests per minute each: high enough that benchmarks
+    /// driving thousands of calls per second never trip it by accident.
+    /// Tests that want 429s set small limits (or use the `rate_limit_next` fault).
     fn default() -> Self {
-        RateLimit { token_requests: 10_000, api_requests: 10_000, window: Duration::from_secs(60) }
+        RateLimit { token_requests: 1_000_000, api_requests: 1_000_000, window: Duration::from_secs(60) }
     }
 }
 

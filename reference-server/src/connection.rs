@@ -151,7 +151,9 @@ pub(crate) async fn serve(
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
-    builder.http2().timer(TokioTimer::new());
+    // Allow many concurrent streams so that "N concurrent callers" tests
+    // really reach the handlers concurrently over one HTTP/2 connection.
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(1024);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     let mut draining = *shutdown.borrow();
