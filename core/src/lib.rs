@@ -55,4 +55,7 @@ pub use retry::{is_retryable, parse_retry_after};
 pub use secret::Secret;
 pub use stats::Stats;
 pub use store::TokenStore;
-pub use token::{ErrorBody, StoredToken, Token, TokenResponse, parse_error_body, parse_token_response};
+pub use token::{
+    DEFAULT_EXPIRES_IN, ErrorBody, MAX_EXPIRES_IN, StoredToken, Token, TokenResponse, parse_error_body,
+    parse_token_response,
+};

@@ -38,10 +38,9 @@ impl KeySet {
 
 type SharedFetch = Shared<BoxFuture<'static, Result<Arc<KeySet>>>>;
 
-/// Shared, self-refreshing JWKS.
+/// Shared, self-refreshing JWKS (or a fixed key set, when `remote` is `None`).
 pub(crate) struct JwksCache {
-    url: Url,
-    transport: Arc<Transport>,
+    remote: Option<(Url, Arc<Transport>)>,
     counters: Arc<Counters>,
     cooldown: Duration,
     current: ArcSwapOption<KeySet>,
@@ -52,8 +51,7 @@ pub(crate) struct JwksCache {
 impl JwksCache {
     pub(crate) fn new(url: Url, transport: Arc<Transport>, counters: Arc<Counters>, cooldown: Duration) -> Self {
         JwksCache {
-            url,
-            transport,
+            remote: Some((url, transport)),
             counters,
             cooldown,
             current: ArcSwapOption::empty(),
@@ -62,8 +60,26 @@ impl JwksCache {
         }
     }
 
+    /// A cache over a fixed key set that is never refetched (offline verification).
+    pub(crate) fn fixed(jwks: &[u8]) -> Result<Self> {
+        let keys = parse_jwks(jwks)?;
+        let set = KeySet { keys, fetched_at: Instant::now(), max_age: Duration::MAX, etag: None };
+        Ok(JwksCache {
+            remote: None,
+            counters: Arc::new(Counters::default()),
+            cooldown: Duration::MAX,
+            current: ArcSwapOption::new(Some(Arc::new(set))),
+            flight: Mutex::new(None),
+            last_unknown_kid_fetch: Mutex::new(None),
+        })
+    }
+
     /// The key `kid`, fetching or refreshing the set as the rules above allow.
     pub(crate) async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<VerifyKey>> {
+        if self.remote.is_none() {
+            let set = self.current.load_full().expect("a fixed key set is always present");
+            return set.keys.get(kid).cloned().ok_or_else(|| unknown_kid(kid));
+        }
         let set = match self.current.load_full() {
             Some(set) if set.is_fresh() => set,
             Some(stale) => match self.refetch().await {
@@ -96,10 +112,7 @@ impl JwksCache {
                 return Ok(key.clone());
             }
         }
-        Err(Error::new(
-            ErrorKind::InvalidToken,
-            format!("no key with kid {:?} in the JWKS", crate::token::truncate(kid, 64)),
-        ))
+        Err(unknown_kid(kid))
     }
 
     /// Fetches the key set (single-flight), revalidating with the last ETag.
@@ -135,14 +148,15 @@ impl JwksCache {
     }
 
     async fn fetch_once(&self) -> Result<Arc<KeySet>> {
+        let (url, transport) = self.remote.as_ref().expect("only remote key sets are fetched");
         let previous = self.current.load_full();
-        let client = self.transport.client()?;
-        let mut request = client.get(self.url.clone()).header(reqwest::header::ACCEPT, "application/json");
+        let client = transport.client()?;
+        let mut request = client.get(url.clone()).header(reqwest::header::ACCEPT, "application/json");
         if let Some(etag) = previous.as_ref().and_then(|p| p.etag.as_deref()) {
             request = request.header(reqwest::header::IF_NONE_MATCH, etag);
         }
         Counters::bump(&self.counters.jwks_fetches);
-        let response = http::send(request, self.transport.max_body(), "JWKS request").await?;
+        let response = http::send(request, transport.max_body(), "JWKS request").await?;
         let max_age = parse_max_age(&response.headers).unwrap_or(DEFAULT_MAX_AGE).min(MAX_MAX_AGE);
         if response.status == 304
             && let Some(prev) = previous
@@ -201,4 +215,8 @@ fn parse_max_age(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         }
     }
     max_age
+}
+
+fn unknown_kid(kid: &str) -> Error {
+    Error::new(ErrorKind::InvalidToken, format!("no key with kid {:?} in the JWKS", crate::token::truncate(kid, 64)))
 }

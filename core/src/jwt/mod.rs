@@ -112,6 +112,18 @@ impl Verifier {
         Ok(Verifier::new(&config, transport, Arc::new(Counters::default())))
     }
 
+    /// A verifier over a fixed JWKS document (never refetched): offline
+    /// verification, tests and fuzzing.
+    pub fn from_jwks(jwks: &[u8], config: JwtConfig) -> Result<Verifier> {
+        for alg in &config.algorithms {
+            if !SUPPORTED_ALGORITHMS.contains(&alg.as_str()) {
+                return Err(Error::config("jwt_algorithms", format!("unsupported algorithm {alg:?}")));
+            }
+        }
+        let algorithms = config.algorithms.iter().filter_map(|a| Algorithm::from_name(a)).collect();
+        Ok(Verifier { config, algorithms, jwks: Arc::new(JwksCache::fixed(jwks)?) })
+    }
+
     /// Verifies `token` and returns its claims, or an `invalid_token` error saying why.
     pub async fn verify(&self, token: &str) -> Result<Claims> {
         let token = token.trim();
