@@ -4,7 +4,10 @@
 //! Each subcommand lives in its own module with its clap `Args` struct and a
 //! `run(args) -> ExitCode` function; this file only wires them together.
 
+mod demo;
 mod serve;
+mod token;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -23,6 +26,19 @@ struct Cli {
 enum Command {
     /// Run the SynapseStream reference auth server (for tests, demos and benchmarks).
     Serve(serve::ServeArgs),
+    /// Print an access token from the SYNAPSE_* environment.
+    Token(token::TokenArgs),
+    /// Verify a JWT against the JWKS and print its claims (or why it was rejected).
+    Verify(verify::VerifyArgs),
+    /// Walk the whole token lifecycle against an embedded reference server.
+    Demo(demo::DemoArgs),
+}
+
+/// Prints an error as `error[code]: message` and picks the exit code:
+/// 2 for configuration errors, 1 for everything else.
+pub(crate) fn report_error(e: &synapse_auth_core::Error) -> ExitCode {
+    eprintln!("error[{}]: {}", e.code(), e.message());
+    if e.kind() == synapse_auth_core::ErrorKind::Config { ExitCode::from(2) } else { ExitCode::FAILURE }
 }
 
 /// Logs go to stderr (stdout is reserved for machine-readable output);
@@ -30,7 +46,12 @@ enum Command {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    use std::io::IsTerminal as _;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn main() -> ExitCode {
@@ -38,5 +59,8 @@ fn main() -> ExitCode {
     init_tracing();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Token(args) => token::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }
