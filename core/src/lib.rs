@@ -59,3 +59,8 @@ pub use token::{
     DEFAULT_EXPIRES_IN, ErrorBody, MAX_EXPIRES_IN, StoredToken, Token, TokenResponse, parse_error_body,
     parse_token_response,
 };
+
+/// The README's Rust examples, compiled as doc tests so they stay correct.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
