@@ -322,16 +322,21 @@ impl Client {
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let py = slf.py();
         let this = slf.get();
         let config = this.inner.config();
-        let class = slf.get_type().qualname()?;
-        let closed = if this.closed() { " closed" } else { "" };
+        let repr = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_cow()?.into_owned()) };
+        let client_id = match config.client_id() {
+            Some(id) => repr(id)?,
+            None => "None".to_string(),
+        };
         Ok(format!(
-            "<{class} client_id={:?} auth_method={:?} scopes={:?} base_url={:?}{closed}>",
-            config.client_id().unwrap_or(""),
-            this.auth_method(),
-            config.scopes(),
-            config.base_url().as_str()
+            "<{} client_id={client_id} auth_method={} scopes={} base_url={}{}>",
+            slf.get_type().qualname()?,
+            repr(this.auth_method())?,
+            this.scopes(py)?.repr()?,
+            repr(config.base_url().as_str())?,
+            if this.closed() { " closed" } else { "" },
         ))
     }
 }

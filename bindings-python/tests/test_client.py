@@ -265,3 +265,13 @@ def test_subclassing_keeps_the_native_fast_path() -> None:
     assert issubclass(sa.Client, sa._native.Client)
     assert "get_token" not in sa.Client.__dict__  # inherited straight from the native class
     assert sa.Client.__slots__ == ()
+
+
+def test_client_repr_is_pythonic_and_secret_free(srv: Server) -> None:
+    with srv.client(scopes=["inference"]) as client:
+        text = repr(client)
+        assert text.startswith("<Client client_id='synapse-dev-client' auth_method='oauth' scopes=('inference',)")
+        assert srv.secret() not in text and srv.secret() not in str(client)
+    with srv.api_key_client() as keyed:
+        assert "client_id=None auth_method='api_key'" in repr(keyed)
+        assert API_KEY not in repr(keyed)

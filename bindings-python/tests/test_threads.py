@@ -88,3 +88,32 @@ def test_many_threads_hammering_the_cache(srv: Server) -> None:
     for t in threads:
         t.join()
     assert srv.token_requests() == 1
+
+
+def test_ctrl_c_interrupts_a_blocking_call(srv: Server) -> None:
+    """A signal handler raising KeyboardInterrupt gets through a blocked get_token()."""
+    import subprocess
+    import sys
+
+    srv.admin("POST", "/admin/faults", {"target": "token", "latency_ms": 5000})
+    code = f"""
+import signal, time, synapsestream_auth as sa
+def on_alarm(*_):
+    raise KeyboardInterrupt
+signal.signal(signal.SIGALRM, on_alarm)
+c = sa.Client(client_id="synapse-dev-client", client_secret={srv.secret()!r},
+              base_url={srv.base_url!r}, ca_file={srv.ca_file!r})
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+started = time.monotonic()
+try:
+    c.get_token()
+except KeyboardInterrupt:
+    elapsed = time.monotonic() - started
+    assert elapsed < 2, elapsed
+    print("interrupted after", round(elapsed, 2))
+else:
+    raise SystemExit("not interrupted")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "interrupted after" in result.stdout
