@@ -9,7 +9,7 @@
 const util = require('node:util')
 const native = require('./native.js')
 
-const { NativeClient } = native
+const { NativeClient, cachedTokenId } = native
 const inspectCustom = util.inspect.custom
 const REDACTED = '***'
 
@@ -196,7 +196,7 @@ class ApiResponse {
     this.status = raw.status
     const headers = {}
     for (const [name, value] of raw.headers) {
-      headers[name] = name in headers ? `${headers[name]}, ${value}` : value
+      headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value
     }
     this.headers = headers
     this.body = raw.body
@@ -233,6 +233,7 @@ let nativeOf
  */
 class Client {
   #native
+  #slot
   #tokenId = null
   #token = null
   #tokenPromise = null
@@ -248,6 +249,7 @@ class Client {
       const entries = configEntries(options)
       this.#native = callNative(() => new NativeClient(entries))
     }
+    this.#slot = this.#native.slot
   }
 
   /** A client from `SYNAPSE_*` environment variables; `options` override them. */
@@ -288,7 +290,7 @@ class Client {
    * same object every time and stays on this thread.
    */
   currentToken() {
-    const id = this.#native.cachedTokenId()
+    const id = cachedTokenId(this.#slot)
     if (id === null) return null
     if (id === this.#tokenId) return this.#token
     const raw = this.#native.currentToken()
@@ -302,7 +304,7 @@ class Client {
    */
   getToken(options = undefined) {
     if (options == null || options.scopes == null) {
-      const id = this.#native.cachedTokenId()
+      const id = cachedTokenId(this.#slot)
       if (id !== null) {
         if (id === this.#tokenId) return this.#tokenPromise
         const raw = this.#native.currentToken()

@@ -22,7 +22,7 @@ import {
   errorClassFor,
 } from 'synapsestream-auth'
 import native from '../native.js'
-import { startServer } from './harness.mjs'
+import { runNode, startServer } from './harness.mjs'
 
 let server
 before(async () => {
@@ -109,6 +109,31 @@ describe('getToken', () => {
     assert.ok(Date.now() - started >= 380)
     assert.ok(ticks >= 15, `only ${ticks} timer ticks in ${Date.now() - started} ms`)
     assert.ok(histogram.max < 200e6, `event loop stalled ${histogram.max / 1e6} ms`)
+  })
+
+  test('clients collected by the GC free their hot-path slot, and a reused slot never serves a stale token', async () => {
+    const script = `
+      const { Client } = require('synapsestream-auth')
+      const options = JSON.parse(process.env.OPTIONS)
+      const settle = () => new Promise((resolve) => setImmediate(resolve))
+      ;(async () => {
+        for (let round = 0; round < 3; round++) {
+          let clients = Array.from({ length: 50 }, () => new Client(options))
+          await Promise.all(clients.map((c) => c.getToken()))
+          clients = null
+          for (let i = 0; i < 5; i++) { global.gc(); await settle() }
+          const fresh = Array.from({ length: 50 }, () => new Client(options))
+          if (fresh.some((c) => c.currentToken() !== null)) process.exit(2)
+          await fresh[0].getToken()
+          if (fresh.slice(1).some((c) => c.currentToken() !== null)) process.exit(3)
+        }
+        console.log('slots ok')
+      })().catch((e) => { console.error(e); process.exit(1) })`
+    const { code, stdout, stderr } = await runNode(['--expose-gc', '-e', script], {
+      env: { OPTIONS: JSON.stringify(server.devClientOptions({ clientId: 'synapse-dev-norefresh', clientSecret: server.secretOf('synapse-dev-norefresh') })) },
+    })
+    assert.equal(code, 0, stderr)
+    assert.match(stdout, /slots ok/)
   })
 
   test('setClientSecret rotates the secret on the live client', async () => {
