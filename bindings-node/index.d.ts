@@ -163,7 +163,7 @@ export declare class Client {
   /** The cached token if it is valid, else null (synchronous; the same object on every hit). */
   currentToken(): Token | null
   /** A valid access token; a cache hit resolves at once with the same object. */
-  getToken(options?: { scopes?: readonly string[] | string }): Promise<Token>
+  getToken(options?: { scopes?: readonly string[] | string } | readonly string[]): Promise<Token>
   /** An authenticated API call; statuses of 400 and above reject with a `SynapseAuthError`. */
   request(options: RequestOptions | string): Promise<ApiResponse>
   /** Verifies a JWT against the provider's JWKS. */

@@ -303,6 +303,7 @@ class Client {
    * thread. `options.scopes` asks for a token with other scopes (cached apart).
    */
   getToken(options = undefined) {
+    if (Array.isArray(options) || typeof options === 'string') options = { scopes: options }
     if (options == null || options.scopes == null) {
       const id = cachedTokenId(this.#slot)
       if (id !== null) {
@@ -452,16 +453,16 @@ function authFetch(client, init = {}) {
     if (target.protocol !== 'https:' && !isLoopback(target.hostname)) {
       throw configError('url', 'plain http is only allowed to loopback hosts')
     }
+    // Precedence: the defaults, then a Request's own settings, then `requestInit`.
     const headers = new Headers(defaultHeaders)
-    const extra = new Headers(requestInit?.headers ?? (input instanceof Request ? input.headers : undefined))
-    for (const [name, value] of extra) headers.set(name, value)
+    const own = new Headers(requestInit?.headers ?? (input instanceof Request ? input.headers : undefined))
+    for (const [name, value] of own) headers.set(name, value)
     headers.delete('authorization')
     headers.delete('x-api-key')
-    const request = new Request(input instanceof Request ? input : url, {
-      ...defaults,
-      ...requestInit,
-      headers,
-    })
+    const request =
+      input instanceof Request
+        ? new Request(input, { ...requestInit, headers })
+        : new Request(url, { ...defaults, ...requestInit, headers })
     const native = nativeOf(client)
 
     if (client.authMethod === 'api_key') {

@@ -23,7 +23,9 @@ fi
 # The reference server the tests start (SYNAPSE_AUTH_BIN overrides it).
 if [ -z "${SYNAPSE_AUTH_BIN:-}" ]; then
   (cd "$repo" && cargo build -p synapse-auth-cli)
-  export SYNAPSE_AUTH_BIN="$repo/target/debug/synapse-auth"
+  target_dir="$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
+    node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)')"
+  export SYNAPSE_AUTH_BIN="$target_dir/debug/synapse-auth"
 fi
 if [ ! -x "$SYNAPSE_AUTH_BIN" ]; then
   echo "test.sh: no server binary at $SYNAPSE_AUTH_BIN" >&2
