@@ -356,6 +356,19 @@ mod tests {
     }
 
     #[test]
+    fn refresh_starts_carry_jitter() {
+        let resp = parse(r#"{"access_token":"a","expires_in":3600}"#).unwrap();
+        let sent = Instant::now();
+        let starts: std::collections::HashSet<Instant> =
+            (0..32).map(|_| Token::from_response(&resp, sent, &RefreshPolicy::default(), None).refresh_at).collect();
+        assert!(starts.len() > 16, "a fleet started together spreads its refreshes");
+        let earliest = starts.iter().min().unwrap().duration_since(sent);
+        let latest = starts.iter().max().unwrap().duration_since(sent);
+        // 5-minute window ending 30 s before expiry; starts spread over its last fifth.
+        assert!(earliest >= Duration::from_secs(3570 - 300) && latest <= Duration::from_secs(3570 - 240));
+    }
+
+    #[test]
     fn expiry_has_skew_and_refresh_window() {
         let resp = parse(r#"{"access_token":"a","expires_in":3600}"#).unwrap();
         let t = Token::from_response(&resp, Instant::now(), &RefreshPolicy::default(), None);
