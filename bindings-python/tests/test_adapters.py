@@ -175,3 +175,24 @@ def test_missing_extra_gives_a_helpful_error(module: str) -> None:
         "    raise SystemExit('no ImportError')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_credentials_only_go_to_the_configured_host(srv: Server) -> None:
+    client = srv.client()
+    other = srv.base_url.replace("127.0.0.1", "localhost")  # same server, another origin
+    with pytest.raises(sa.ConfigError) as info:
+        requests.get(other + "/v1/models", auth=RequestsAuth(client), verify=srv.ca_file)
+    assert info.value.field == "url"
+    with httpx.Client(auth=HttpxAuth(client), verify=ssl_context(srv)) as http, pytest.raises(sa.ConfigError):
+        http.get(other + "/v1/models")
+
+    async def main() -> None:
+        async with httpx.AsyncClient(auth=HttpxAuth(client), verify=ssl_context(srv)) as http:
+            with pytest.raises(sa.ConfigError):
+                await http.get(other + "/v1/models")
+
+    asyncio.run(main())
+    assert srv.counters()["api_calls"]["total"] == 0
+    # Opting out: the adapter attaches the token anyway (the TLS name check is the caller's business).
+    r = requests.get(srv.base_url + "/v1/models", auth=RequestsAuth(client, any_host=True), verify=srv.ca_file)
+    assert r.status_code == 200

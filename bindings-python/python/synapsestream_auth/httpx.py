@@ -36,7 +36,11 @@ __all__ = ["SynapseAuth"]
 
 class SynapseAuth(_httpx.Auth):
     """``httpx`` auth: attaches the client's token (or API key); on 418/401
-    refreshes the token and retries once."""
+    refreshes the token and retries once.
+
+    Credentials are only sent to the client's ``base_url`` host (a
+    :class:`~synapsestream_auth.ConfigError` otherwise) unless ``any_host=True``.
+    ``scopes`` picks a token for other scopes than the client's default."""
 
     def __init__(
         self,
@@ -44,11 +48,13 @@ class SynapseAuth(_httpx.Auth):
         *,
         scopes: Optional[Iterable[str]] = None,
         retry_statuses: Iterable[int] = DEFAULT_RETRY_STATUSES,
+        any_host: bool = False,
     ) -> None:
-        self._credentials = _Credentials(client, scopes, retry_statuses)
+        self._credentials = _Credentials(client, scopes, retry_statuses, any_host)
 
     def sync_auth_flow(self, request: _httpx.Request) -> Generator[_httpx.Request, _httpx.Response, None]:
         c = self._credentials
+        c.check_url(str(request.url))
         used = c.header_value()
         request.headers[c.header_name] = used
         response = yield request
@@ -63,6 +69,7 @@ class SynapseAuth(_httpx.Auth):
 
     async def async_auth_flow(self, request: _httpx.Request) -> AsyncGenerator[_httpx.Request, _httpx.Response]:
         c = self._credentials
+        c.check_url(str(request.url))
         used = await c.header_value_async()
         request.headers[c.header_name] = used
         response = yield request

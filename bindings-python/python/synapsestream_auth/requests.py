@@ -37,7 +37,11 @@ _RETRIED = "_synapsestream_auth_retried"
 
 class SynapseAuth(AuthBase):
     """``requests`` auth: attaches the client's token (or API key); on 418/401
-    refreshes the token and retries once."""
+    refreshes the token and retries once.
+
+    Credentials are only sent to the client's ``base_url`` host (a
+    :class:`~synapsestream_auth.ConfigError` otherwise) unless ``any_host=True``.
+    ``scopes`` picks a token for other scopes than the client's default."""
 
     def __init__(
         self,
@@ -45,11 +49,13 @@ class SynapseAuth(AuthBase):
         *,
         scopes: Optional[Iterable[str]] = None,
         retry_statuses: Iterable[int] = DEFAULT_RETRY_STATUSES,
+        any_host: bool = False,
     ) -> None:
-        self._credentials = _Credentials(client, scopes, retry_statuses)
+        self._credentials = _Credentials(client, scopes, retry_statuses, any_host)
 
     def __call__(self, r: PreparedRequest) -> PreparedRequest:
         c = self._credentials
+        c.check_url(r.url or "")
         r.headers[c.header_name] = c.header_value()
         r.register_hook("response", self._handle_response)  # type: ignore[no-untyped-call]
         return r
