@@ -255,6 +255,7 @@ pub struct ConfigBuilder {
     jwt: JwtConfig,
     token_store: Option<Arc<dyn TokenStore>>,
     token_cache: Option<String>,
+    token_cache_key: Option<SecretSource>,
     errors: Vec<Error>,
 }
 
@@ -292,6 +293,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "jwt_leeway",
     "jwt_required_scopes",
     "token_cache",
+    "token_cache_key",
+    "token_cache_key_file",
 ];
 
 fn parse_seconds(field: &'static str, value: &str) -> Result<Duration> {
@@ -420,6 +423,8 @@ impl ConfigBuilder {
             "jwt_leeway" => self.jwt.leeway = parse_seconds("jwt_leeway", value)?,
             "jwt_required_scopes" => self.jwt.required_scopes = split_scopes(value),
             "token_cache" => self.token_cache = Some(value.to_string()),
+            "token_cache_key" => self.token_cache_key = Some(SecretSource::Value(Secret::new(value))),
+            "token_cache_key_file" => self.token_cache_key = Some(SecretSource::File(value.into())),
             _ => {
                 return Err(Error::new(
                     crate::ErrorKind::Config,
@@ -562,6 +567,20 @@ impl ConfigBuilder {
         self
     }
 
+    /// The key that encrypts tokens in a shared Redis cache: base64 of 32 random bytes
+    /// (e.g. `openssl rand -base64 32`), the same on every process sharing the cache.
+    /// Required by `redis://`; the file backend ignores it.
+    pub fn token_cache_key(mut self, key: impl Into<Secret>) -> Self {
+        self.token_cache_key = Some(SecretSource::Value(key.into()));
+        self
+    }
+
+    /// Reads [`token_cache_key`](Self::token_cache_key) from a file (Docker and Kubernetes secrets).
+    pub fn token_cache_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.token_cache_key = Some(SecretSource::File(path.into()));
+        self
+    }
+
     /// Validates everything and returns the configuration.
     pub fn build(self) -> Result<Config> {
         self.finish(true)
@@ -657,6 +676,20 @@ impl ConfigBuilder {
         {
             return Err(Error::config("ca_pem", "not a PEM certificate"));
         }
+        // A malformed key fails here whatever the backend, rather than at the day it is used.
+        let cache_key = match &self.token_cache_key {
+            None => None,
+            Some(src) => {
+                let field = match src {
+                    SecretSource::Value(_) => "token_cache_key",
+                    SecretSource::File(_) => "token_cache_key_file",
+                };
+                let text = src.load(field)?;
+                Some(crate::store::CacheKey::from_base64(text.expose()).ok_or_else(|| {
+                    Error::config(field, "expected base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)")
+                })?)
+            }
+        };
         for alg in &self.jwt.algorithms {
             if !crate::jwt::SUPPORTED_ALGORITHMS.contains(&alg.as_str()) {
                 return Err(Error::config(
@@ -689,7 +722,7 @@ impl ConfigBuilder {
             jwt: self.jwt,
             token_store: match (self.token_store, &self.token_cache) {
                 (Some(store), _) => Some(store),
-                (None, Some(spec)) => crate::store::open(spec)?,
+                (None, Some(spec)) => crate::store::open_with_key(spec, cache_key.as_ref())?,
                 (None, None) => None,
             },
         })

@@ -38,6 +38,10 @@ pub(crate) struct Slot {
     current: ArcSwapOption<Token>,
     /// The refresh token and when it was issued (Unix seconds), newest wins.
     refresh_token: Mutex<(Option<Secret>, f64)>,
+    /// True when the refresh token came from (or went to) a shared token store, so
+    /// other processes may hold it too: it is then used only under the store's lock,
+    /// since two processes presenting one rotating refresh token revoke its family.
+    refresh_token_shared: AtomicBool,
     flight: Mutex<Option<Flight>>,
     background_running: AtomicBool,
     /// No background refresh before this (nanos since `epoch`), after a failed one.
@@ -56,6 +60,7 @@ impl Slot {
             key,
             current: ArcSwapOption::empty(),
             refresh_token: Mutex::new((None, 0.0)),
+            refresh_token_shared: AtomicBool::new(false),
             flight: Mutex::new(None),
             background_running: AtomicBool::new(false),
             background_not_before: AtomicU64::new(0),
@@ -320,23 +325,34 @@ impl TokenManager {
                 }
                 Ok(None) => {
                     tracing::warn!("synapse-auth token cache lock held too long; fetching a token ourselves");
-                    return self.fetch_guarded(slot).await;
+                    return self.fetch_guarded_unlocked(slot).await;
                 }
                 Err(e) => {
                     tracing::debug!(
                         code = e.code(),
                         "synapse-auth token cache lock failed; fetching a token ourselves"
                     );
-                    return self.fetch_guarded(slot).await;
+                    return self.fetch_guarded_unlocked(slot).await;
                 }
             }
         }
     }
 
+    /// A token request without the shared store's lock (the store is unreachable,
+    /// or its lock is stuck): a refresh token other processes may hold is left
+    /// alone, so the fleet never presents one refresh token twice.
+    async fn fetch_guarded_unlocked(&self, slot: &Slot) -> Result<Arc<Token>> {
+        self.fetch_guarded_with(slot, !slot.refresh_token_shared.load(Ordering::Acquire)).await
+    }
+
     /// A token request behind the circuit breaker.
     async fn fetch_guarded(&self, slot: &Slot) -> Result<Arc<Token>> {
+        self.fetch_guarded_with(slot, true).await
+    }
+
+    async fn fetch_guarded_with(&self, slot: &Slot, use_refresh_token: bool) -> Result<Arc<Token>> {
         self.breaker.acquire()?;
-        let result = self.fetch(slot).await;
+        let result = self.fetch(slot, use_refresh_token).await;
         self.breaker.record(&result);
         match &result {
             Ok(_) => {}
@@ -348,8 +364,8 @@ impl TokenManager {
         result
     }
 
-    async fn fetch(&self, slot: &Slot) -> Result<Arc<Token>> {
-        if let Some(refresh_token) = slot.refresh_token() {
+    async fn fetch(&self, slot: &Slot, use_refresh_token: bool) -> Result<Arc<Token>> {
+        if let Some(refresh_token) = slot.refresh_token().filter(|_| use_refresh_token) {
             match self.endpoint.request(&Grant::Refresh(&refresh_token), &slot.scopes).await {
                 Ok((response, sent_at)) => return self.install(slot, &response, sent_at).await,
                 Err(failure) if failure.error.kind() == ErrorKind::RateLimited => return Err(failure.error),
@@ -382,6 +398,8 @@ impl TokenManager {
             Arc::new(Token::from_response(response, sent_at, &self.config.refresh, self.config.max_token_lifetime));
         if let Some(rt) = &response.refresh_token {
             slot.set_refresh_token(Some(rt.clone()), unix_now());
+            // Ours alone until the store has it.
+            slot.refresh_token_shared.store(false, Ordering::Release);
         }
         slot.current.store(Some(token.clone()));
         self.save_to_store(slot, &token).await;
@@ -397,6 +415,7 @@ impl TokenManager {
                 // Adopt the stored refresh token even when its access token has expired.
                 if let Some(rt) = &stored.refresh_token {
                     slot.set_refresh_token(Some(Secret::new(rt.clone())), stored.issued_at_unix);
+                    slot.refresh_token_shared.store(true, Ordering::Release);
                 }
                 let token = Token::from_stored(&stored, &self.config.refresh)?;
                 // A background refresh wants a token newer than the one in its window.
@@ -420,8 +439,10 @@ impl TokenManager {
             return;
         };
         let stored = token.to_stored(slot.refresh_token().as_ref());
-        if let Err(e) = store.save(&self.store_key(slot), &stored).await {
-            tracing::debug!(code = e.code(), "synapse-auth token store save failed");
+        match store.save(&self.store_key(slot), &stored).await {
+            Ok(()) if stored.refresh_token.is_some() => slot.refresh_token_shared.store(true, Ordering::Release),
+            Ok(()) => {}
+            Err(e) => tracing::debug!(code = e.code(), "synapse-auth token store save failed"),
         }
     }
 
