@@ -33,15 +33,7 @@ fn allocations() -> u64 {
 #[test]
 fn cache_hits_allocate_nothing_and_never_touch_the_runtime() {
     let server = synapse_reference_server::start_blocking(synapse_reference_server::ServerConfig::dev()).unwrap();
-    let config = synapse_auth_core::Config::builder()
-        .base_url(server.base_url())
-        .extra_root_ca_pem(server.ca_pem().unwrap())
-        .client_id(common::CLIENT_ID)
-        .client_secret(common::CLIENT_SECRET)
-        .scopes(["inference"])
-        .build()
-        .unwrap();
-    let client = synapse_auth_core::BlockingClient::new(config).unwrap();
+    let client = synapse_auth_core::BlockingClient::new(common::blocking_config(&server)).unwrap();
     let first = client.get_token().unwrap();
     let async_client = client.async_client().clone();
     let hits_before = client.stats().cache_hits;

@@ -383,15 +383,7 @@ async fn credentials_never_go_to_another_host() {
 #[test]
 fn blocking_facade_works_from_plain_threads_and_inside_a_runtime() {
     let server = synapse_reference_server::start_blocking(synapse_reference_server::ServerConfig::dev()).unwrap();
-    let config = synapse_auth_core::Config::builder()
-        .base_url(server.base_url())
-        .extra_root_ca_pem(server.ca_pem().unwrap())
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .scopes(["inference"])
-        .build()
-        .unwrap();
-    let client = synapse_auth_core::BlockingClient::new(config).unwrap();
+    let client = synapse_auth_core::BlockingClient::new(blocking_config(&server)).unwrap();
     let threads: Vec<_> = (0..16)
         .map(|_| {
             let c = client.clone();
@@ -416,15 +408,7 @@ fn blocking_facade_works_from_plain_threads_and_inside_a_runtime() {
 #[test]
 fn a_forked_child_keeps_cached_tokens_and_gets_a_fresh_runtime() {
     let server = synapse_reference_server::start_blocking(synapse_reference_server::ServerConfig::dev()).unwrap();
-    let config = synapse_auth_core::Config::builder()
-        .base_url(server.base_url())
-        .extra_root_ca_pem(server.ca_pem().unwrap())
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .scopes(["inference"])
-        .build()
-        .unwrap();
-    let client = synapse_auth_core::BlockingClient::new(config).unwrap();
+    let client = synapse_auth_core::BlockingClient::new(blocking_config(&server)).unwrap();
     let parent_token = client.get_token().unwrap();
     // SAFETY: the child only uses this library and exits with _exit.
     let pid = unsafe { libc::fork() };

@@ -28,6 +28,18 @@ pub fn builder(server: &RunningServer) -> ConfigBuilder {
         .scopes(["inference"])
 }
 
+/// The dev client's configuration for a server started with `start_blocking`.
+pub fn blocking_config(server: &synapse_reference_server::BlockingServer) -> Config {
+    Config::builder()
+        .base_url(server.base_url())
+        .extra_root_ca_pem(server.ca_pem().expect("tls server"))
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .scopes(["inference"])
+        .build()
+        .unwrap()
+}
+
 pub fn client(server: &RunningServer) -> Client {
     Client::new(builder(server).build().unwrap()).unwrap()
 }
