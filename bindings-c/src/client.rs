@@ -18,7 +18,8 @@ use synapse_auth_core::{ApiRequest, BlockingClient, CircuitState, Token, split_s
 /// Thread-safe: one client may be used from any number of threads at once, and
 /// should be shared rather than created per call (it holds the token cache and the
 /// connection pool). Every call blocks the calling thread until it is done; none
-/// takes a callback. Release it with `synapse_client_free()`.
+/// takes a callback. A client inherited by a child process after `fork()` keeps
+/// working there. Release it with `synapse_client_free()`.
 pub struct synapse_client {
     inner: BlockingClient,
 }
