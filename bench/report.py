@@ -103,7 +103,8 @@ def build_rows(r: Dict[str, Dict[str, Any]]) -> List[Row]:
         add("Rust", f"rust_request_{mode}", lambda d, label=label: (
             f"authenticated GET /v1/models, {label} (`Client::request`)", f"{d['ours_us']:.1f} µs",
             "bare reqwest + static `Authorization`", f"{d['peer_us']:.1f} µs",
-            f"{d['overhead_pct']:+.1f}% (IQR {d['iqr_pct'][0]:+.1f}..{d['iqr_pct'][1]:+.1f})", "< 2% overhead",
+            f"{d['overhead_pct']:+.1f}% (IQR {d['iqr_pct'][0]:+.1f}..{d['iqr_pct'][1]:+.1f}; "
+            f"bare call inside `runtime::run`: {d.get('peer_in_task_hop_pct', float('nan')):+.1f}%)", "< 2% overhead",
             d["overhead_pct"] < 2.0))
 
     # ------------------------------------------------------------ Python
@@ -315,6 +316,11 @@ def main() -> None:
         md.append(f"### {row.what} ({row.section}; `{row.id}`): {row.ratio}, target {row.target}\n")
         md.append(notes.get(row.id, notes.get(re.sub(r"_(rs256|es256)", "_ALG", row.id),
                   "No profile is recorded for this row yet: see README.md, 'Profiling'.")) + "\n")
+        diag = {k: v for k, v in r.get(row.id, {}).items() if k.startswith("diag_") or k == "peer_in_task_hop_pct"}
+        diag = {k: v for k, v in diag.items() if not k.endswith("_all") and v is not None}
+        if diag:
+            md.append("Diagnostics measured in this run, beside the row: " + "; ".join(
+                f"`{k}` = {ns(v) if k.endswith('_ns') else f'{v:+.1f}%'}" for k, v in sorted(diag.items())) + ".\n")
     extra = notes.get("general")
     if extra:
         md.append("## Notes\n\n" + extra + "\n")

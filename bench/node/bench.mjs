@@ -17,6 +17,8 @@ import * as jose from 'jose'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const require = createRequire(import.meta.url)
 const { Client, authFetch } = require(path.join(here, '..', '..', 'bindings-node', 'index.js'))
+// For a diagnostic only: the native hit-path function the wrapper calls.
+const native = require(path.join(here, '..', '..', 'bindings-node', 'native.js'))
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]?.startsWith('--') ? true : all[i + 1] ?? true]] : acc), []),
@@ -151,12 +153,23 @@ async function benchCached(rs) {
     const e = map.get(key)
     return e !== undefined && e.expiresAt > Date.now() ? e.token : null
   }
-  const res = await paired({
+  // The slot of this client (the only one alive yet) for the native hit-path call.
+  let slot = 0
+  while (slot < 64 && typeof native.cachedTokenId === 'function' && native.cachedTokenId(slot) == null) slot++
+  const fns = {
     ours: [() => client.getToken(), false],
     map: [mapGet, false],
     current: [() => client.currentToken(), false],
+  }
+  if (typeof native.cachedTokenId === 'function' && slot < 64) fns.nativeCall = [() => native.cachedTokenId(slot), false]
+  const res = await paired(fns)
+  emit('node_cached_vs_map', {
+    ours_ns: res.ns.ours,
+    peer_ns: res.ns.map,
+    ratio: 1 / res.ratio.map,
+    rounds: res.rounds,
+    diag_native_cachedTokenId_call_ns: res.ns.nativeCall,
   })
-  emit('node_cached_vs_map', { ours_ns: res.ns.ours, peer_ns: res.ns.map, ratio: 1 / res.ratio.map, rounds: res.rounds })
   emit('node_current_token_vs_map', {
     ours_ns: res.ns.current,
     peer_ns: res.ns.map,
@@ -196,14 +209,24 @@ async function benchVerify(server, alg) {
   raw()
   fast(token)
   await withJose()
+  // Diagnostic: getToken({scopes}) on a cached token is only the trip to the
+  // core's runtime and back (a native Promise settled from another thread).
+  const scopes = { scopes: ['inference', 'training'] }
   const res = await paired({
     ours: [() => client.verify(token), true],
     crypto: [raw, false],
     fastjwt: [() => fast(token), false],
     jose: [withJose, true],
+    hop: [() => client.getToken(scopes), true],
   })
   const a = alg.toLowerCase()
-  emit(`node_verify_${a}_vs_crypto`, { ours_ns: res.ns.ours, peer_ns: res.ns.crypto, ratio: 1 / res.ratio.crypto, rounds: res.rounds })
+  emit(`node_verify_${a}_vs_crypto`, {
+    ours_ns: res.ns.ours,
+    peer_ns: res.ns.crypto,
+    ratio: 1 / res.ratio.crypto,
+    rounds: res.rounds,
+    diag_runtime_round_trip_ns: res.ns.hop,
+  })
   for (const peer of ['fastjwt', 'jose']) {
     emit(`node_verify_${a}_vs_${peer}`, { ours_ns: res.ns.ours, peer_ns: res.ns[peer], ratio: res.ratio[peer], rounds: res.rounds })
   }
@@ -229,13 +252,21 @@ async function benchFetch(rs) {
   }
   const apiFake = authFetch(client, { fetch: fakeFetch })
   const staticInit = { headers: { authorization: header } }
-  const res = await paired({ ours: [() => apiFake(url), true], bare: [() => fakeFetch(url, staticInit), true] }, 21)
+  const res = await paired(
+    {
+      ours: [() => apiFake(url), true],
+      bare: [() => fakeFetch(url, staticInit), true],
+      request: [() => new Request(url, staticInit), false],
+    },
+    21,
+  )
   emit('node_fetch_overhead_nonet', {
     ours_ns: res.ns.ours,
     peer_ns: res.ns.bare,
     overhead_us: (res.ns.ours - res.ns.bare) / 1000,
     ratio: 1 / res.ratio.bare,
     rounds: res.rounds,
+    diag_new_Request_ns: res.ns.request,
   })
 
   // 2) Loopback HTTPS (undici, keep-alive), one request of each in turn.

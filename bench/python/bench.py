@@ -233,19 +233,55 @@ class DiscoveryStub:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Httpd(ThreadingHTTPServer):
+            request_queue_size = 256  # 50 threads connect at once (the default backlog is 5)
+            daemon_threads = True
+
+        self.httpd = Httpd(("127.0.0.1", 0), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.cert_path, key_path)
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.host = f"127.0.0.1:{self.port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+class StubProcess:
+    """The discovery stub in a child process (`bench.py --stub ...`), so that serving
+    discovery never competes for this interpreter's GIL with the threads measured.
+    It exits when its stdin (a pipe held by this process) closes."""
+
+    def __init__(self, ref_json: str, workdir: str) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--stub", ref_json, workdir],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2:
+            raise RuntimeError("the discovery stub did not start")
+        self.host, self.cert_path = line
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def run_stub(ref_json: str, workdir: str) -> None:
+    stub = DiscoveryStub(Server(ref_json), workdir)
+    print(stub.host, stub.cert_path, flush=True)
+    threading.Thread(target=stub.httpd.serve_forever, daemon=True).start()
+    sys.stdin.read()  # until the parent closes the pipe
 
 
 # ---------------------------------------------------------------- peers' clients
 
 
-def make_msal(ref: Server, stub: DiscoveryStub) -> Any:
+def make_msal(ref: Server, stub: StubProcess) -> Any:
     import msal
 
     return msal.ConfidentialClientApplication(
@@ -264,7 +300,7 @@ def msal_token(app: Any) -> str:
     return str(result["access_token"])
 
 
-def make_azure(ref: Server, stub: DiscoveryStub) -> Any:
+def make_azure(ref: Server, stub: StubProcess) -> Any:
     from azure.identity import ClientSecretCredential
 
     return ClientSecretCredential(
@@ -302,7 +338,7 @@ def google_token(creds: Any, req: Any) -> str:
 # ---------------------------------------------------------------- sections
 
 
-def bench_cached(ref: Server, stub: DiscoveryStub) -> None:
+def bench_cached(ref: Server, stub: StubProcess) -> None:
     client = ref.client()
     token = client.get_token()
     cache: Dict[str, Any] = {"inference training": (token.token, time.time() + 3000)}
@@ -404,6 +440,10 @@ def bench_verify(server: Server, alg: str) -> None:
     verify = client.verify
     for f in (raw, with_pyjwt, with_joserfc, with_authlib):
         f()
+    # Diagnostics: a call that only makes the binding's trip to the engine's runtime
+    # and back (get_token_for on a cached token), and json.loads of the claims.
+    payload = base64.urlsafe_b64decode(token.split(".")[1] + "==")
+    scopes = ["inference", "training"]
     res = paired(
         {
             "ours": lambda: verify(token),
@@ -411,11 +451,21 @@ def bench_verify(server: Server, alg: str) -> None:
             "pyjwt": with_pyjwt,
             "joserfc": with_joserfc,
             "authlib": with_authlib,
+            "hop": lambda: client.get_token_for(scopes),
+            "claims": lambda: json.loads(payload),
         }
     )
     ns, r = res["ns"], res["ratio_to_first"]
     a = alg.lower()
-    emit(f"py_verify_{a}_vs_pyca", ours_ns=ns["ours"], peer_ns=ns["pyca"], ratio=1 / r["pyca"], rounds=res["rounds"])
+    emit(
+        f"py_verify_{a}_vs_pyca",
+        ours_ns=ns["ours"],
+        peer_ns=ns["pyca"],
+        ratio=1 / r["pyca"],
+        rounds=res["rounds"],
+        diag_runtime_round_trip_ns=ns["hop"],
+        diag_claims_json_loads_ns=ns["claims"],
+    )
     for peer in ("pyjwt", "joserfc", "authlib"):
         emit(f"py_verify_{a}_vs_{peer}", ours_ns=ns["ours"], peer_ns=ns[peer], ratio=r[peer], rounds=res["rounds"])
     client.close()
@@ -575,7 +625,7 @@ def stampede(ref: Server, name: str, callers: int, phase: str, make: Callable[[]
     emit(f"py_stampede_{name}_{phase}", callers=callers, token_requests=sent, **res)
 
 
-def bench_stampede(ref: Server, stub: DiscoveryStub) -> None:
+def bench_stampede(ref: Server, stub: StubProcess) -> None:
     for phase in ("cold", "expiry"):
         clients: List[Client] = []
 
@@ -657,6 +707,9 @@ def bench_refresh_window(ref: Server) -> None:
 
 def main() -> None:
     global QUICK
+    if sys.argv[1:2] == ["--stub"]:
+        run_stub(sys.argv[2], sys.argv[3])
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--rs", required=True)
     ap.add_argument("--es", required=True)
@@ -666,7 +719,7 @@ def main() -> None:
     QUICK = args.quick
     rs, es = Server(args.rs), Server(args.es)
     workdir = tempfile.mkdtemp(prefix="synapse-bench-py-")
-    stub = DiscoveryStub(rs, workdir)
+    stub = StubProcess(args.rs, workdir)
     # requests (msal, azure-core, google-auth) trusts the reference CA and the stub's
     # certificate through this bundle; nothing here leaves loopback.
     bundle = os.path.join(workdir, "bundle.pem")
@@ -689,6 +742,7 @@ def main() -> None:
             t0 = time.perf_counter()
             fn()
             note(f"{name}: {time.perf_counter() - t0:.1f} s")
+    stub.close()
     emit("py_versions", **versions())
 
 

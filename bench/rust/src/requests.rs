@@ -51,25 +51,37 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             peer(bare.clone(), url.clone(), header.clone()).await;
         }
         for (mode, conc, per_round) in [("seq", 1usize, seq_n), ("c32", 32usize, batches)] {
-            let (mut ratios, mut ours_us, mut peer_us) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut ratios, mut hop_ratios, mut ours_us, mut peer_us) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for _ in 0..rounds {
-                // One op of each side in turn (order flipped every op), so both
-                // see the same machine; a round's figure is each side's median op.
-                let (mut a, mut b) = (Vec::with_capacity(per_round), Vec::with_capacity(per_round));
+                // One op of each side in turn (order rotated every op), so all see the
+                // same machine; a round's figure is each side's median op. Side 2 is a
+                // diagnostic: the bare call inside `runtime::run`, the task hop that
+                // `Client::request` makes, to tell that cost from the rest.
+                let mut times: [Vec<f64>; 3] = Default::default();
                 for i in 0..per_round {
-                    for side in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
+                    for k in 0..3 {
+                        let side = (i + k) % 3;
                         let start = Instant::now();
-                        if side == 0 {
-                            join_all((0..conc).map(|_| ours(client.clone()))).await;
-                            a.push(start.elapsed().as_secs_f64() * 1e6 / conc as f64);
-                        } else {
-                            join_all((0..conc).map(|_| peer(bare.clone(), url.clone(), header.clone()))).await;
-                            b.push(start.elapsed().as_secs_f64() * 1e6 / conc as f64);
+                        match side {
+                            0 => drop(join_all((0..conc).map(|_| ours(client.clone()))).await),
+                            1 => {
+                                drop(join_all((0..conc).map(|_| peer(bare.clone(), url.clone(), header.clone()))).await)
+                            }
+                            _ => drop(
+                                join_all(
+                                    (0..conc).map(|_| runtime::run(peer(bare.clone(), url.clone(), header.clone()))),
+                                )
+                                .await,
+                            ),
                         }
+                        times[side].push(start.elapsed().as_secs_f64() * 1e6 / conc as f64);
                     }
                 }
-                let (ma, mb) = (median(&mut a), median(&mut b));
+                let [a, b, c] = &mut times;
+                let (ma, mb, mc) = (median(a), median(b), median(c));
                 ratios.push(ma / mb);
+                hop_ratios.push(mc / mb);
                 ours_us.push(ma);
                 peer_us.push(mb);
             }
@@ -79,6 +91,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
                 &format!("rust_request_{mode}"),
                 json!({"ours_us": median(&mut ours_us), "peer_us": median(&mut peer_us), "ratio": ratio,
                        "overhead_pct": (ratio - 1.0) * 100.0, "iqr_pct": [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
+                       "peer_in_task_hop_pct": (median(&mut hop_ratios) - 1.0) * 100.0,
                        "rounds": rounds, "requests_per_round": per_round * conc}),
             ));
         }
