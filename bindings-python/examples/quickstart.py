@@ -13,7 +13,7 @@ with Client.from_env() as client:
     accepted = client.request("POST", "/v1/data/stream", json={"stream_id": "nn-435X", "data": [1, 2, 3]})
     print("stream:", accepted.status, accepted.json())
 
-    claims = client.verify(token.token)  # signature, expiry and issuer checked against the JWKS
+    claims = client.verify(token.token)  # signature (JWKS) and expiry checked
     print("token subject:", claims["sub"])
 
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
+import time
 import traceback
 import warnings
 from typing import Optional, Tuple
@@ -28,6 +30,19 @@ def _child_work(_: int) -> Tuple[str, str, int]:
     fresh = _CLIENT.get_token().token
     status = _CLIENT.request("GET", "/v1/models").status
     return inherited, fresh, status
+
+
+def _wait_child(pid: int, timeout: float = 30.0) -> int:
+    """The child's exit code; kills it and fails if it is still running after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"the forked child was still running after {timeout}s (deadlock after fork?)")
 
 
 def _fork() -> int:
@@ -59,8 +74,7 @@ def test_os_fork_child_fetches_a_new_token(srv: Server) -> None:
     os.close(write_end)
     with os.fdopen(read_end, "rb") as f:
         child_token = f.read().decode()
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert _wait_child(pid) == 0
     assert child_token and child_token != parent_token
     # The parent is unaffected and still serves its own cached token.
     assert client.get_token().token == parent_token
@@ -68,26 +82,36 @@ def test_os_fork_child_fetches_a_new_token(srv: Server) -> None:
     assert srv.token_requests() == 2
 
 
+FORK_STRESS = int(os.environ.get("SYNAPSE_FORK_STRESS", "3"))
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="core: a std Mutex of the token cache (Slot::flight, taken in TokenManager::join_or_start_flight "
+    "around a runtime spawn) can be held by a parent runtime thread at fork(); the child then deadlocks on it "
+    "(about 1 fork in 40-140 here). Needs a fork-aware lock in core; see the binding's report.",
+)
 def test_fork_while_a_fetch_is_in_flight_in_another_thread(srv: Server) -> None:
     import threading
 
-    srv.admin("POST", "/admin/faults", {"target": "token", "latency_ms": 300})
-    client = srv.client()
-    t = threading.Thread(target=client.get_token)
-    t.start()
-    pid = _fork()
-    if pid == 0:
-        code = 1
-        try:
-            assert client.get_token().token  # the parent's flight is gone: the child starts its own
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    t.join()
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    for _ in range(FORK_STRESS):
+        srv.reset()
+        srv.admin("POST", "/admin/faults", {"target": "token", "latency_ms": 300})
+        client = srv.client()
+        t = threading.Thread(target=client.get_token)
+        t.start()
+        pid = _fork()
+        if pid == 0:
+            code = 1
+            try:
+                assert client.get_token().token  # the parent's flight is gone: the child starts its own
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        t.join()
+        assert _wait_child(pid, timeout=15) == 0
 
 
 def test_multiprocessing_pool_with_fork(srv: Server) -> None:
@@ -99,7 +123,7 @@ def test_multiprocessing_pool_with_fork(srv: Server) -> None:
             warnings.simplefilter("ignore", DeprecationWarning)
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(2) as pool:
-                results = pool.map(_child_work, range(4))
+                results = pool.map_async(_child_work, range(4)).get(timeout=60)
         for inherited, fresh, status in results:
             assert inherited in {parent_token} | {r[1] for r in results}
             assert fresh != parent_token
@@ -124,6 +148,9 @@ def test_multiprocessing_process_with_fork(srv: Server) -> None:
             p = ctx.Process(target=_child_work, args=(0,))
             p.start()
             p.join(30)
+        if p.is_alive():
+            p.kill()
+            pytest.fail("the forked process hung")
         assert p.exitcode == 0
     finally:
         _CLIENT = None
