@@ -25,7 +25,7 @@ PY="$VENV/bin/python"
 log "installing build and test tools"
 "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$PY" -m pip install --quiet --disable-pip-version-check \
-    "maturin>=1.16,<2" pytest requests httpx mypy types-requests
+    "maturin>=1.16,<2" pytest pytest-timeout requests httpx mypy types-requests
 
 log "building the abi3 wheel (release, $TRIPLE)"
 mkdir -p "$WHEELS"
@@ -50,4 +50,5 @@ fi
 log "running pytest"
 cd "$HERE"
 # -p no:cacheprovider: leave no .pytest_cache in the source tree.
-"$PY" -m pytest -p no:cacheprovider "$@" tests
+# --timeout: a hung test (e.g. a deadlock) fails the run instead of stalling CI.
+"$PY" -m pytest -p no:cacheprovider --timeout=300 "$@" tests
