@@ -26,9 +26,11 @@
 mod blocking;
 mod circuit;
 mod client;
+mod clock;
 mod config;
 mod credentials;
 mod error;
+mod flight;
 mod grant;
 mod http;
 pub mod jwt;

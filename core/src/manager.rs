@@ -8,28 +8,19 @@
 //! request, and a caller that gives up never cancels (or loses) a refresh.
 
 use crate::circuit::CircuitBreaker;
+use crate::clock;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::flight::{FlightFuture, SingleFlight};
 use crate::grant::{Grant, TokenEndpoint};
-use crate::runtime;
 use crate::secret::Secret;
 use crate::stats::Counters;
 use crate::token::Token;
-use arc_swap::ArcSwapOption;
-use futures::FutureExt;
-use futures::future::{BoxFuture, Shared};
+use arc_swap::{ArcSwap, ArcSwapOption};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-
-type SharedFlight = Shared<BoxFuture<'static, Result<Arc<Token>>>>;
-
-struct Flight {
-    id: u64,
-    generation: u64,
-    future: SharedFlight,
-}
 
 /// Everything cached for one scope set.
 pub(crate) struct Slot {
@@ -37,17 +28,17 @@ pub(crate) struct Slot {
     key: String,
     current: ArcSwapOption<Token>,
     /// The refresh token and when it was issued (Unix seconds), newest wins.
-    refresh_token: Mutex<(Option<Secret>, f64)>,
+    refresh_token: ArcSwap<(Option<Secret>, f64)>,
     /// True when the refresh token came from (or went to) a shared token store, so
     /// other processes may hold it too: it is then used only under the store's lock,
     /// since two processes presenting one rotating refresh token revoke its family.
     refresh_token_shared: AtomicBool,
-    flight: Mutex<Option<Flight>>,
+    flight: SingleFlight<Arc<Token>>,
     background_running: AtomicBool,
-    /// No background refresh before this (nanos since `epoch`), after a failed one.
+    /// No background refresh before this (coarse-clock nanos), after a failed one.
     background_not_before: AtomicU64,
     background_failures: AtomicU64,
-    /// No token request before this (nanos since `epoch`), after a 429.
+    /// No token request before this (coarse-clock nanos), after a 429.
     rate_limited_until: AtomicU64,
     last_used: AtomicU64,
 }
@@ -59,9 +50,9 @@ impl Slot {
             scopes,
             key,
             current: ArcSwapOption::empty(),
-            refresh_token: Mutex::new((None, 0.0)),
+            refresh_token: ArcSwap::from_pointee((None, 0.0)),
             refresh_token_shared: AtomicBool::new(false),
-            flight: Mutex::new(None),
+            flight: SingleFlight::new(),
             background_running: AtomicBool::new(false),
             background_not_before: AtomicU64::new(0),
             background_failures: AtomicU64::new(0),
@@ -71,16 +62,20 @@ impl Slot {
     }
 
     fn refresh_token(&self) -> Option<Secret> {
-        self.refresh_token.lock().unwrap_or_else(|p| p.into_inner()).0.clone()
+        self.refresh_token.load().0.clone()
     }
 
     /// Replaces the refresh token, unless the one held was issued later
     /// (the rotation rule: a newer refresh token is never overwritten by an older one).
     fn set_refresh_token(&self, token: Option<Secret>, issued_at_unix: f64) {
-        let mut held = self.refresh_token.lock().unwrap_or_else(|p| p.into_inner());
-        if token.is_none() || issued_at_unix >= held.1 {
-            *held = (token, issued_at_unix.max(held.1));
-        }
+        // Lock-free (an rcu loop), so a fork() can never leave it locked in the child.
+        self.refresh_token.rcu(|held| {
+            if token.is_none() || issued_at_unix >= held.1 {
+                Arc::new((token.clone(), issued_at_unix.max(held.1)))
+            } else {
+                held.clone()
+            }
+        });
     }
 }
 
@@ -100,8 +95,6 @@ pub(crate) struct TokenManager {
     breaker: CircuitBreaker,
     default_slot: Arc<Slot>,
     others: RwLock<HashMap<String, Arc<Slot>>>,
-    epoch: Instant,
-    next_flight_id: AtomicU64,
 }
 
 impl TokenManager {
@@ -114,17 +107,7 @@ impl TokenManager {
             counters,
             default_slot,
             others: RwLock::new(HashMap::new()),
-            epoch: Instant::now(),
-            next_flight_id: AtomicU64::new(1),
         }
-    }
-
-    fn nanos(&self, at: Instant) -> u64 {
-        at.saturating_duration_since(self.epoch).as_nanos() as u64
-    }
-
-    fn instant(&self, nanos: u64) -> Instant {
-        self.epoch + Duration::from_nanos(nanos)
     }
 
     pub(crate) fn breaker(&self) -> &CircuitBreaker {
@@ -162,7 +145,7 @@ impl TokenManager {
     #[inline]
     pub(crate) fn cached(self: &Arc<Self>, slot: &Arc<Slot>) -> Option<Arc<Token>> {
         let token = slot.current.load_full()?;
-        let now = Instant::now();
+        let now = clock::coarse_nanos();
         if !token.is_valid_at(now) {
             return None;
         }
@@ -173,8 +156,7 @@ impl TokenManager {
         Some(token)
     }
 
-    fn maybe_refresh_in_background(self: &Arc<Self>, slot: &Arc<Slot>, now: Instant) {
-        let now_n = self.nanos(now);
+    fn maybe_refresh_in_background(self: &Arc<Self>, slot: &Arc<Slot>, now_n: u64) {
         if now_n < slot.background_not_before.load(Ordering::Relaxed)
             || now_n < slot.rate_limited_until.load(Ordering::Relaxed)
             || slot.background_running.swap(true, Ordering::AcqRel)
@@ -192,16 +174,16 @@ impl TokenManager {
             return Ok(token);
         }
         Counters::bump(&self.counters.cache_misses);
-        slot.last_used.store(self.nanos(Instant::now()), Ordering::Relaxed);
-        let until = self.instant(slot.rate_limited_until.load(Ordering::Relaxed));
-        let now = Instant::now();
+        let now = clock::coarse_nanos();
+        slot.last_used.store(now, Ordering::Relaxed);
+        let until = slot.rate_limited_until.load(Ordering::Relaxed);
         if now < until {
             return Err(Error::new(
                 ErrorKind::RateLimited,
                 format!("the token endpoint asked us to wait; {}", ErrorKind::RateLimited.resolution()),
             )
             .with_status(429)
-            .with_retry_after(Some(until - now)));
+            .with_retry_after(Some(clock::between(now, until))));
         }
         self.join_or_start_flight(slot, false).await
     }
@@ -227,42 +209,22 @@ impl TokenManager {
         }
     }
 
-    fn join_or_start_flight(self: &Arc<Self>, slot: &Arc<Slot>, background: bool) -> SharedFlight {
-        let generation = runtime::generation();
-        let mut flight = slot.flight.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = flight.as_ref() {
-            // A flight from before a fork belongs to a dead runtime: start over.
-            if f.generation == generation {
-                return f.future.clone();
+    fn join_or_start_flight(self: &Arc<Self>, slot: &Arc<Slot>, background: bool) -> FlightFuture<Arc<Token>> {
+        // A background caller that joins a running flight is released by its landing too.
+        let (future, _started) = slot.flight.join_or_start(|id| {
+            let manager = self.clone();
+            let slot = slot.clone();
+            async move {
+                let result = manager.fly(&slot, background).await;
+                manager.land(&slot, id, background, &result);
+                result
             }
-        }
-        let id = self.next_flight_id.fetch_add(1, Ordering::Relaxed);
-        let manager = self.clone();
-        let task_slot = slot.clone();
-        let task = runtime::handle().spawn(async move {
-            let result = manager.fly(&task_slot, background).await;
-            manager.land(&task_slot, id, background, &result);
-            result
         });
-        let future = async move {
-            match task.await {
-                Ok(result) => result,
-                Err(e) => Err(Error::new(ErrorKind::Transport, format!("the token request task failed: {e}"))),
-            }
-        }
-        .boxed()
-        .shared();
-        *flight = Some(Flight { id, generation, future: future.clone() });
-        drop(flight);
-        if background {
-            // Nobody awaits a background refresh; poll it on the runtime so it lands.
-            runtime::handle().spawn(future.clone());
-        }
         future
     }
 
     fn land(&self, slot: &Slot, id: u64, background: bool, result: &Result<Arc<Token>>) {
-        let now = self.nanos(Instant::now());
+        let now = clock::coarse_nanos();
         match result {
             Ok(_) => {
                 slot.background_failures.store(0, Ordering::Relaxed);
@@ -285,10 +247,7 @@ impl TokenManager {
         }
         // Any landed flight ends the refresh a background caller may be waiting on.
         slot.background_running.store(false, Ordering::Release);
-        let mut flight = slot.flight.lock().unwrap_or_else(|p| p.into_inner());
-        if flight.as_ref().is_some_and(|f| f.id == id) {
-            *flight = None;
-        }
+        slot.flight.finish(id);
     }
 
     /// One flight: ask the store, then the refresh grant, then client credentials.

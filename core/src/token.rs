@@ -2,6 +2,7 @@
 //! parsers for token-endpoint responses (lenient where servers are sloppy,
 //! strict where it matters).
 
+use crate::clock;
 use crate::config::RefreshPolicy;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
@@ -29,6 +30,9 @@ pub struct Token {
     expires_at: SystemTime,
     valid_until: Instant,
     refresh_at: Instant,
+    /// `valid_until` and `refresh_at` on the coarse clock, for the cache-hit path.
+    valid_until_ns: u64,
+    refresh_at_ns: u64,
     extension: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
@@ -58,6 +62,8 @@ impl Token {
             expires_at: SystemTime::now() - wall_elapsed + usable,
             valid_until: sent_at + usable,
             refresh_at: sent_at + usable - lead,
+            valid_until_ns: clock::nanos_of(sent_at + usable),
+            refresh_at_ns: clock::nanos_of(sent_at + usable - lead),
             extension: OnceLock::new(),
         }
     }
@@ -78,6 +84,8 @@ impl Token {
             expires_at,
             valid_until: now + remaining,
             refresh_at: now + remaining - lead,
+            valid_until_ns: clock::nanos_of(now + remaining),
+            refresh_at_ns: clock::nanos_of(now + remaining - lead),
             extension: OnceLock::new(),
         })
     }
@@ -118,11 +126,15 @@ impl Token {
     pub fn needs_refresh(&self) -> bool {
         Instant::now() >= self.refresh_at
     }
-    pub(crate) fn is_valid_at(&self, now: Instant) -> bool {
-        now < self.valid_until
+    /// Valid at `now_ns` on the coarse clock.
+    #[inline]
+    pub(crate) fn is_valid_at(&self, now_ns: u64) -> bool {
+        now_ns < self.valid_until_ns
     }
-    pub(crate) fn needs_refresh_at(&self, now: Instant) -> bool {
-        now >= self.refresh_at
+    /// In the refresh window at `now_ns` on the coarse clock.
+    #[inline]
+    pub(crate) fn needs_refresh_at(&self, now_ns: u64) -> bool {
+        now_ns >= self.refresh_at_ns
     }
     /// A slot where a language binding may keep its own copy of the value
     /// (e.g. a Python string made once per token rather than once per call).

@@ -5,12 +5,10 @@
 
 use super::keys::{RawJwk, VerifyKey};
 use crate::error::{Error, ErrorKind, Result};
+use crate::flight::SingleFlight;
 use crate::http::{self, Transport};
-use crate::runtime;
 use crate::stats::Counters;
 use arc_swap::ArcSwapOption;
-use futures::FutureExt;
-use futures::future::{BoxFuture, Shared};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,15 +34,13 @@ impl KeySet {
     }
 }
 
-type SharedFetch = Shared<BoxFuture<'static, Result<Arc<KeySet>>>>;
-
 /// Shared, self-refreshing JWKS (or a fixed key set, when `remote` is `None`).
 pub(crate) struct JwksCache {
     remote: Option<(Url, Arc<Transport>)>,
     counters: Arc<Counters>,
     cooldown: Duration,
     current: ArcSwapOption<KeySet>,
-    flight: Mutex<Option<(u64, SharedFetch)>>,
+    flight: SingleFlight<Arc<KeySet>>,
     last_unknown_kid_fetch: Mutex<Option<Instant>>,
 }
 
@@ -55,7 +51,7 @@ impl JwksCache {
             counters,
             cooldown,
             current: ArcSwapOption::empty(),
-            flight: Mutex::new(None),
+            flight: SingleFlight::new(),
             last_unknown_kid_fetch: Mutex::new(None),
         }
     }
@@ -69,7 +65,7 @@ impl JwksCache {
             counters: Arc::new(Counters::default()),
             cooldown: Duration::MAX,
             current: ArcSwapOption::new(Some(Arc::new(set))),
-            flight: Mutex::new(None),
+            flight: SingleFlight::new(),
             last_unknown_kid_fetch: Mutex::new(None),
         })
     }
@@ -117,33 +113,17 @@ impl JwksCache {
 
     /// Fetches the key set (single-flight), revalidating with the last ETag.
     async fn refetch(self: &Arc<Self>) -> Result<Arc<KeySet>> {
-        let generation = runtime::generation();
-        let fetch = {
-            let mut flight = self.flight.lock().unwrap_or_else(|p| p.into_inner());
-            match flight.as_ref() {
-                Some((g, f)) if *g == generation => f.clone(),
-                _ => {
-                    let this = self.clone();
-                    let task = runtime::handle().spawn(async move {
-                        let result = this.fetch_once().await;
-                        if let Ok(set) = &result {
-                            this.current.store(Some(set.clone()));
-                        }
-                        *this.flight.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                        result
-                    });
-                    let f = async move {
-                        task.await.unwrap_or_else(|e| {
-                            Err(Error::new(ErrorKind::Transport, format!("the JWKS task failed: {e}")))
-                        })
-                    }
-                    .boxed()
-                    .shared();
-                    *flight = Some((generation, f.clone()));
-                    f
+        let (fetch, _) = self.flight.join_or_start(|id| {
+            let this = self.clone();
+            async move {
+                let result = this.fetch_once().await;
+                if let Ok(set) = &result {
+                    this.current.store(Some(set.clone()));
                 }
+                this.flight.finish(id);
+                result
             }
-        };
+        });
         fetch.await
     }
 
