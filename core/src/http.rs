@@ -90,7 +90,13 @@ impl Transport {
             return Ok(current.1.clone());
         }
         let client = self.build_client()?;
-        self.client.store(Some(Arc::new((generation, client.clone()))));
+        let previous = self.client.swap(Some(Arc::new((generation, client.clone()))));
+        if let Some(stale) = previous.filter(|p| p.0 != generation) {
+            // A client from before a fork: its pooled connections wake tasks of the dead
+            // runtime when dropped, which can block on a lock the parent held. Leak it,
+            // as the dead runtime itself is leaked.
+            std::mem::forget(stale);
+        }
         Ok(client)
     }
 

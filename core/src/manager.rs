@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::flight::{FlightFuture, SingleFlight};
 use crate::grant::{Grant, TokenEndpoint};
+use crate::runtime;
 use crate::secret::Secret;
 use crate::stats::Counters;
 use crate::token::Token;
@@ -28,7 +29,8 @@ pub(crate) struct Slot {
     key: String,
     current: ArcSwapOption<Token>,
     /// The refresh token and when it was issued (Unix seconds), newest wins.
-    refresh_token: ArcSwap<(Option<Secret>, f64)>,
+    /// (token, issued at in Unix seconds, runtime generation it was obtained in).
+    refresh_token: ArcSwap<(Option<Secret>, f64, u64)>,
     /// True when the refresh token came from (or went to) a shared token store, so
     /// other processes may hold it too: it is then used only under the store's lock,
     /// since two processes presenting one rotating refresh token revoke its family.
@@ -50,7 +52,7 @@ impl Slot {
             scopes,
             key,
             current: ArcSwapOption::empty(),
-            refresh_token: ArcSwap::from_pointee((None, 0.0)),
+            refresh_token: ArcSwap::from_pointee((None, 0.0, runtime::generation())),
             refresh_token_shared: AtomicBool::new(false),
             flight: SingleFlight::new(),
             background_running: AtomicBool::new(false),
@@ -65,13 +67,21 @@ impl Slot {
         self.refresh_token.load().0.clone()
     }
 
+    /// The refresh token, unless it was inherited through `fork()`: the parent (and
+    /// its other children) hold it too, and two processes presenting one rotating
+    /// refresh token revoke its whole family. A child uses client credentials instead.
+    fn own_refresh_token(&self) -> Option<Secret> {
+        let held = self.refresh_token.load();
+        if held.2 == runtime::generation() { held.0.clone() } else { None }
+    }
+
     /// Replaces the refresh token, unless the one held was issued later
     /// (the rotation rule: a newer refresh token is never overwritten by an older one).
     fn set_refresh_token(&self, token: Option<Secret>, issued_at_unix: f64) {
         // Lock-free (an rcu loop), so a fork() can never leave it locked in the child.
         self.refresh_token.rcu(|held| {
             if token.is_none() || issued_at_unix >= held.1 {
-                Arc::new((token.clone(), issued_at_unix.max(held.1)))
+                Arc::new((token.clone(), issued_at_unix.max(held.1), runtime::generation()))
             } else {
                 held.clone()
             }
@@ -324,7 +334,7 @@ impl TokenManager {
     }
 
     async fn fetch(&self, slot: &Slot, use_refresh_token: bool) -> Result<Arc<Token>> {
-        if let Some(refresh_token) = slot.refresh_token().filter(|_| use_refresh_token) {
+        if let Some(refresh_token) = slot.own_refresh_token().filter(|_| use_refresh_token) {
             match self.endpoint.request(&Grant::Refresh(&refresh_token), &slot.scopes).await {
                 Ok((response, sent_at)) => return self.install(slot, &response, sent_at).await,
                 Err(failure) if failure.error.kind() == ErrorKind::RateLimited => return Err(failure.error),

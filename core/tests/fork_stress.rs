@@ -45,6 +45,11 @@ fn forks_during_token_requests_never_hang_the_child() {
                 break;
             }
             if Instant::now() > deadline {
+                if std::env::var_os("SYNAPSE_FORK_GDB").is_some() {
+                    let _ = std::process::Command::new("gdb")
+                        .args(["-p", &pid.to_string(), "-batch", "-ex", "thread apply all bt 30"])
+                        .status();
+                }
                 unsafe { libc::kill(pid, libc::SIGKILL) };
                 unsafe { libc::waitpid(pid, &mut status, 0) };
                 stop.store(true, Ordering::Relaxed);
