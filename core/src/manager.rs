@@ -161,16 +161,22 @@ impl TokenManager {
         }
         Counters::bump(&self.counters.cache_hits);
         if token.needs_refresh_at(now) {
-            self.maybe_refresh_in_background(slot, now);
+            self.maybe_refresh_in_background(slot, &token, now);
         }
         Some(token)
     }
 
-    fn maybe_refresh_in_background(self: &Arc<Self>, slot: &Arc<Slot>, now_n: u64) {
+    fn maybe_refresh_in_background(self: &Arc<Self>, slot: &Arc<Slot>, token: &Arc<Token>, now_n: u64) {
         if now_n < slot.background_not_before.load(Ordering::Relaxed)
             || now_n < slot.rate_limited_until.load(Ordering::Relaxed)
             || slot.background_running.swap(true, Ordering::AcqRel)
         {
+            return;
+        }
+        // The refresh may have landed between our load and our swap: then the token in
+        // its window is no longer the cached one, and nothing needs refreshing.
+        if !slot.current.load().as_ref().is_some_and(|current| Arc::ptr_eq(current, token)) {
+            slot.background_running.store(false, Ordering::Release);
             return;
         }
         Counters::bump(&self.counters.background_refreshes);

@@ -20,10 +20,22 @@ extern "C" fn reset_in_child() {
     GENERATION.fetch_add(1, Ordering::SeqCst);
 }
 
+thread_local! {
+    /// The generation of the shared runtime this thread works for (plus one), or 0.
+    static WORKER_OF: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// True on a worker thread of the current shared runtime.
+fn on_shared_runtime() -> bool {
+    WORKER_OF.with(|w| w.get()) == generation() + 1
+}
+
 fn build_runtime() -> Runtime {
+    let generation = generation();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("synapse-auth")
+        .on_thread_start(move || WORKER_OF.with(|w| w.set(generation + 1)))
         .enable_all()
         .build()
         .expect("cannot start the synapse-auth runtime: out of threads or file descriptors")
@@ -80,11 +92,15 @@ where
 }
 
 /// Runs `future` on the shared runtime and awaits it from any executor.
+/// Already on the shared runtime, it runs inline (no spawn, no thread hop).
 pub async fn run<F>(future: F) -> F::Output
 where
     F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    if on_shared_runtime() {
+        return future.await;
+    }
     match handle().spawn(future).await {
         Ok(output) => output,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
