@@ -104,7 +104,8 @@ def build_rows(r: Dict[str, Dict[str, Any]]) -> List[Row]:
             f"authenticated GET /v1/models, {label} (`Client::request`)", f"{d['ours_us']:.1f} µs",
             "bare reqwest + static `Authorization`", f"{d['peer_us']:.1f} µs",
             f"{d['overhead_pct']:+.1f}% (IQR {d['iqr_pct'][0]:+.1f}..{d['iqr_pct'][1]:+.1f}; "
-            f"bare call inside `runtime::run`: {d.get('peer_in_task_hop_pct', float('nan')):+.1f}%)", "< 2% overhead",
+            f"diagnostics: bare call inside `runtime::run` {d.get('peer_in_task_hop_pct', float('nan')):+.1f}%, "
+            f"bare call with a sensitive header {d.get('peer_sensitive_header_pct', float('nan')):+.1f}%)", "< 2% overhead",
             d["overhead_pct"] < 2.0))
 
     # ------------------------------------------------------------ Python
@@ -316,7 +317,7 @@ def main() -> None:
         md.append(f"### {row.what} ({row.section}; `{row.id}`): {row.ratio}, target {row.target}\n")
         md.append(notes.get(row.id, notes.get(re.sub(r"_(rs256|es256)", "_ALG", row.id),
                   "No profile is recorded for this row yet: see README.md, 'Profiling'.")) + "\n")
-        diag = {k: v for k, v in r.get(row.id, {}).items() if k.startswith("diag_") or k == "peer_in_task_hop_pct"}
+        diag = {k: v for k, v in r.get(row.id, {}).items() if k.startswith("diag_") or (k.startswith("peer_") and k.endswith("_pct"))}
         diag = {k: v for k, v in diag.items() if not k.endswith("_all") and v is not None}
         if diag:
             md.append("Diagnostics measured in this run, beside the row: " + "; ".join(

@@ -3,10 +3,11 @@
 # back to back in this run, against reference servers on loopback. Prints the table
 # and writes bench/results.md. See bench/README.md.
 #
-#   bash bench/run.sh [--quick] [--only rust,python,node,c] [--no-build]
+#   bash bench/run.sh [--quick] [--only rust,python,node,c] [--no-build | --build-only]
 #
 # --quick: fewer rounds (a smoke run, not for publishing); --only: some languages;
-# --no-build: use the binaries, wheel and addon already built.
+# --no-build: use the binaries, wheel and addon already built; --build-only: build
+# and install, measure nothing.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,23 +18,25 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 REL="$TARGET_DIR/$TRIPLE/release"
 VENV="$TARGET_DIR/py-venv"
 PY="$VENV/bin/python"
-COMMAND="bash bench/run.sh $*"
+COMMAND="bash bench/run.sh${*:+ $*}"
 
 QUICK=0
 ONLY="rust,python,node,c"
 BUILD=1
+MEASURE=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY="$2"; shift ;;
     --no-build) BUILD=0 ;;
-    *) echo "usage: bash bench/run.sh [--quick] [--only rust,python,node,c] [--no-build]" >&2; exit 2 ;;
+    --build-only) MEASURE=0 ;;
+    *) echo "usage: bash bench/run.sh [--quick] [--only rust,python,node,c] [--no-build | --build-only]" >&2; exit 2 ;;
   esac
   shift
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
-step() { printf '\n== %s\n' "$*" >&2; }
 START=$(date +%s)
+step() { printf '\n== [%4ss] %s\n' "$(( $(date +%s) - START ))" "$*" >&2; }
 mkdir -p "$OUT"
 RESULTS="$OUT/results.jsonl"
 : > "$RESULTS"
@@ -71,30 +74,51 @@ else
 fi
 
 # ---------------------------------------------------------------- builds
+# Cargo builds run one after another (one target directory); the peers' downloads
+# run beside them. Features differ per cargo invocation, so the order is chosen to
+# compile the shared dependencies (core, reqwest, hyper, ...) three times, not four:
+# the C library alone has the Node addon's feature set (napi reuses its build); the
+# Python binding adds tracing features (its own build); the bench (criterion) and the
+# reference server (tokio "signal", hyper "server") are built together, last.
+bg_pids=()
 if [ "$BUILD" = 1 ]; then
-  step "building the Rust bench, the reference server and the C library (release, $TRIPLE)"
-  (cd "$REPO" && cargo build --release --target "$TRIPLE" -p synapse-auth-bench -p synapse-auth-cli -p synapse-auth-c)
   if want python; then
-    step "Python: wheel into $VENV, peers from PyPI"
+    step "Python: venv $VENV, maturin; the peers from PyPI in the background"
     [ -x "$PY" ] || python3 -m venv "$VENV"
     "$PY" -m pip install --quiet --disable-pip-version-check "maturin>=1.16,<2"
-    mkdir -p "$TARGET_DIR/wheels"
-    rm -f "$TARGET_DIR"/wheels/synapsestream_auth-*.whl
-    (cd "$REPO/bindings-python" &&
-      "$VENV/bin/maturin" build --quiet --release --target "$TRIPLE" --interpreter "$PY" -o "$TARGET_DIR/wheels")
-    "$PY" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$TARGET_DIR"/wheels/synapsestream_auth-*-abi3-*.whl
     "$PY" -m pip install --quiet --disable-pip-version-check \
-      msal azure-identity google-auth PyJWT joserfc authlib cryptography requests
+      msal azure-identity google-auth PyJWT joserfc authlib cryptography requests > "$OUT/pip.log" 2>&1 &
+    pip_pid=$!
   fi
   if want node; then
-    step "Node: addon (napi build), peers from npm"
+    (cd "$BENCH/node" && npm ci --no-audit --no-fund --silent) > "$OUT/npm.log" 2>&1 &
+    bg_pids+=($!)
+  fi
+  step "building the C library (release, $TRIPLE)"
+  (cd "$REPO" && cargo build --release --target "$TRIPLE" -p synapse-auth-c)
+  if want node; then
+    step "Node: the addon (napi build)"
     if [ -d "$REPO/bindings-node/node_modules/@napi-rs" ]; then
       (cd "$REPO/bindings-node" && npm run --silent build >/dev/null)
     else
       (cd "$REPO/bindings-node" && npm install --no-audit --no-fund)
     fi
-    (cd "$BENCH/node" && npm ci --no-audit --no-fund --silent)
   fi
+  if want python; then
+    step "Python: the wheel (maturin), installed into $VENV"
+    mkdir -p "$TARGET_DIR/wheels"
+    rm -f "$TARGET_DIR"/wheels/synapsestream_auth-*.whl
+    (cd "$REPO/bindings-python" &&
+      "$VENV/bin/maturin" build --quiet --release --target "$TRIPLE" --interpreter "$PY" -o "$TARGET_DIR/wheels")
+    # One pip at a time in a venv: let the peers' install finish first.
+    wait "$pip_pid" || { echo "run.sh: pip install of the peers failed:" >&2; cat "$OUT/pip.log" >&2; exit 1; }
+    "$PY" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$TARGET_DIR"/wheels/synapsestream_auth-*-abi3-*.whl
+  fi
+  step "building the Rust bench and the reference server (release, $TRIPLE)"
+  (cd "$REPO" && cargo build --release --target "$TRIPLE" -p synapse-auth-bench -p synapse-auth-cli)
+  for pid in "${bg_pids[@]}"; do
+    wait "$pid" || { echo "run.sh: npm ci in bench/node failed:" >&2; cat "$OUT/npm.log" >&2; exit 1; }
+  done
 fi
 for f in "$REL/synapse-auth" "$REL/synapse-auth-bench" "$REL/libsynapse_auth.a"; do
   [ -e "$f" ] || { echo "run.sh: $f is missing (run without --no-build)" >&2; exit 1; }
@@ -105,6 +129,10 @@ if want c; then
 fi
 BUILT=$(date +%s)
 meta build_seconds "$((BUILT - START))"
+if [ "$MEASURE" = 0 ]; then
+  step "built in $((BUILT - START)) s"
+  exit 0
+fi
 
 # ---------------------------------------------------------------- servers
 # Each server's stdin is a pipe held open by this script: when it exits, they exit.
@@ -137,11 +165,12 @@ if want rust; then
   step "Rust: cached get_token (criterion)"
   "${PIN[@]}" "$BIN" cached --server "$RS" --out "$OUT" --reps "$reps" | record
   step "Rust: verify against openssl speed, $reps alternations each"
-  for pair in rsa2048:RS256 ecdsap256:ES256; do
+  for triple in rsa2048:RS256:"$RS" ecdsap256:ES256:"$ES"; do
+    IFS=: read -r name alg server <<< "$triple"
     for rep in $(seq 1 "$reps"); do
-      peer=$("${PIN[@]}" openssl speed -seconds 3 -mr "${pair%%:*}" 2>/dev/null | awk -F: '/^\+F[24]:/ {print $5}')
-      [ -n "$peer" ] || { echo "run.sh: cannot parse openssl speed ${pair%%:*}" >&2; exit 1; }
-      "${PIN[@]}" "$BIN" verify --alg "${pair##*:}" --rep "$rep" --openssl-per-s "$peer" --out "$OUT" | record
+      peer=$("${PIN[@]}" openssl speed -seconds 3 -mr "$name" 2>/dev/null | awk -F: '/^\+F[24]:/ {print $5}')
+      [ -n "$peer" ] || { echo "run.sh: cannot parse openssl speed $name" >&2; exit 1; }
+      "${PIN[@]}" "$BIN" verify --server "$server" --alg "$alg" --rep "$rep" --openssl-per-s "$peer" --out "$OUT" | record
     done
   done
   rounds=21; [ "$QUICK" = 1 ] && rounds=5

@@ -5,9 +5,9 @@
 //!
 //! * `cached --server FILE`: `Client::cached_token()` and the hit path of
 //!   `BlockingClient::get_token()` against a hand-rolled `RwLock<HashMap>` cache (criterion);
-//! * `verify --alg RS256|ES256`: `Verifier::from_jwks` over a token minted by an
-//!   in-process reference server (criterion); `bench/run.sh` runs `openssl speed`
-//!   before and after it on the same core;
+//! * `verify --server FILE --alg RS256|ES256`: `Verifier::from_jwks` over a token
+//!   minted by that reference server (criterion); `bench/run.sh` runs `openssl speed`
+//!   right before it on the same core;
 //! * `requests --server FILE`: `Client::request` against bare reqwest with a static
 //!   `Authorization` header, sequential and 32 concurrent, in interleaved rounds;
 //! * `stampede --server FILE`: 1,000 concurrent `get_token()` callers at cold start

@@ -32,6 +32,8 @@ pub fn run(opts: &Opts) -> Result<(), String> {
     let rounds = opts.num("rounds", 21.0) as usize;
     let seq_n = opts.num("seq", 300.0) as usize;
     let batches = opts.num("batches", 12.0) as usize;
+    let profile_side = opts.get("profile-side").map(str::to_string);
+    let profile_n = opts.num("n", 20000.0) as usize;
 
     runtime::block_on(async move {
         let header = client.get_token().await.map_err(|e| e.to_string())?.authorization_header();
@@ -45,43 +47,71 @@ pub fn run(opts: &Opts) -> Result<(), String> {
             assert_eq!(r.status(), 200);
             r.bytes().await.expect("body").len()
         };
+        // Diagnostic: the same bare call with the header marked sensitive, as core
+        // marks credentials (HTTP/2 then never indexes it in HPACK: the whole token
+        // goes on the wire, encoded, with every request).
+        let peer_sensitive = |http: reqwest::Client, url: String, header: String| async move {
+            let mut value = reqwest::header::HeaderValue::from_str(&header).expect("header value");
+            value.set_sensitive(true);
+            let r = http.get(url).header(reqwest::header::AUTHORIZATION, value).send().await.expect("bare request");
+            assert_eq!(r.status(), 200);
+            r.bytes().await.expect("body").len()
+        };
         // Warm both connection pools and the server.
         for _ in 0..50 {
             ours(client.clone()).await;
             peer(bare.clone(), url.clone(), header.clone()).await;
         }
+        // `--profile-side ours|peer --n N`: only one side, N sequential requests, for
+        // `perf stat` / `perf record` of that side alone (prints nothing else).
+        if let Some(side) = profile_side {
+            for _ in 0..profile_n {
+                if side == "ours" {
+                    ours(client.clone()).await;
+                } else {
+                    peer(bare.clone(), url.clone(), header.clone()).await;
+                }
+            }
+            return Ok(());
+        }
         for (mode, conc, per_round) in [("seq", 1usize, seq_n), ("c32", 32usize, batches)] {
-            let (mut ratios, mut hop_ratios, mut ours_us, mut peer_us) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let (mut ratios, mut hop_ratios, mut sensitive_ratios) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut ours_us, mut peer_us) = (Vec::new(), Vec::new());
             for _ in 0..rounds {
                 // One op of each side in turn (order rotated every op), so all see the
-                // same machine; a round's figure is each side's median op. Side 2 is a
-                // diagnostic: the bare call inside `runtime::run`, the task hop that
-                // `Client::request` makes, to tell that cost from the rest.
-                let mut times: [Vec<f64>; 3] = Default::default();
+                // same machine; a round's figure is each side's median op. Sides 2 and
+                // 3 are diagnostics: the bare call inside `runtime::run` (the task hop
+                // `Client::request` would make off the runtime), and the bare call
+                // with a sensitive header.
+                let mut times: [Vec<f64>; 4] = Default::default();
                 for i in 0..per_round {
-                    for k in 0..3 {
-                        let side = (i + k) % 3;
+                    for k in 0..4 {
+                        let side = (i + k) % 4;
                         let start = Instant::now();
                         match side {
                             0 => drop(join_all((0..conc).map(|_| ours(client.clone()))).await),
                             1 => {
                                 drop(join_all((0..conc).map(|_| peer(bare.clone(), url.clone(), header.clone()))).await)
                             }
-                            _ => drop(
+                            2 => drop(
                                 join_all(
                                     (0..conc).map(|_| runtime::run(peer(bare.clone(), url.clone(), header.clone()))),
                                 )
                                 .await,
                             ),
+                            _ => drop(
+                                join_all((0..conc).map(|_| peer_sensitive(bare.clone(), url.clone(), header.clone())))
+                                    .await,
+                            ),
                         }
                         times[side].push(start.elapsed().as_secs_f64() * 1e6 / conc as f64);
                     }
                 }
-                let [a, b, c] = &mut times;
-                let (ma, mb, mc) = (median(a), median(b), median(c));
+                let [a, b, c, d] = &mut times;
+                let (ma, mb, mc, md) = (median(a), median(b), median(c), median(d));
                 ratios.push(ma / mb);
                 hop_ratios.push(mc / mb);
+                sensitive_ratios.push(md / mb);
                 ours_us.push(ma);
                 peer_us.push(mb);
             }
@@ -92,6 +122,7 @@ pub fn run(opts: &Opts) -> Result<(), String> {
                 json!({"ours_us": median(&mut ours_us), "peer_us": median(&mut peer_us), "ratio": ratio,
                        "overhead_pct": (ratio - 1.0) * 100.0, "iqr_pct": [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
                        "peer_in_task_hop_pct": (median(&mut hop_ratios) - 1.0) * 100.0,
+                       "peer_sensitive_header_pct": (median(&mut sensitive_ratios) - 1.0) * 100.0,
                        "rounds": rounds, "requests_per_round": per_round * conc}),
             ));
         }
