@@ -45,8 +45,9 @@ meta() { printf '{"id":"meta_%s","value":%s}\n' "$1" "$2" >> "$RESULTS"; }
 jstr() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 
 # ---------------------------------------------------------------- the machine
+meta date "$(jstr "$(date -u '+%Y-%m-%d %H:%M UTC')")"
 meta loadavg_start "$(jstr "$(cut -d' ' -f1-3 /proc/loadavg)")"
-meta busy_start "$(jstr "$(ps -eo pcpu=,comm= --sort=-pcpu | head -4 | awk '{printf "%s%% %s; ", $1, $2}')")"
+meta busy_start "$(jstr "$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$2 != "ps"' | head -4 | awk '{printf "%s%% %s; ", $1, $2}')")"
 
 # ---------------------------------------------------------------- tools
 step "tools"
