@@ -1,6 +1,6 @@
 //! [`Client`]: the async API every binding wraps.
 
-use crate::config::{AuthMethod, Config, ConfigBuilder, is_loopback};
+use crate::config::{AuthMethod, Config, ConfigBuilder, ensure_trailing_slash};
 use crate::credentials::LiveSecret;
 use crate::error::{Error, ErrorKind, Result};
 use crate::grant::TokenEndpoint;
@@ -164,12 +164,9 @@ impl Client {
         let resolved = if url.starts_with("http://") || url.starts_with("https://") {
             Url::parse(url).map_err(|e| Error::config("url", format!("not a URL: {e}")))?
         } else {
-            let mut base = base.clone();
-            if !base.path().ends_with('/') {
-                let p = format!("{}/", base.path());
-                base.set_path(&p);
-            }
-            base.join(url.trim_start_matches('/')).map_err(|e| Error::config("url", format!("not a path: {e}")))?
+            ensure_trailing_slash(base.clone())
+                .join(url.trim_start_matches('/'))
+                .map_err(|e| Error::config("url", format!("not a path: {e}")))?
         };
         if resolved.origin() != base.origin() {
             return Err(Error::config(
@@ -181,9 +178,7 @@ impl Client {
                 ),
             ));
         }
-        if resolved.scheme() != "https" && !is_loopback(&resolved) {
-            return Err(Error::config("url", "plain http is only allowed to loopback hosts"));
-        }
+        // Same origin as base_url, which Config already holds to HTTPS or loopback http.
         Ok(resolved)
     }
 

@@ -734,7 +734,8 @@ fn valid_scope_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
-fn ensure_trailing_slash(mut url: Url) -> Url {
+/// `url` with a path ending in `/`, so relative paths join below it.
+pub(crate) fn ensure_trailing_slash(mut url: Url) -> Url {
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
